@@ -1,0 +1,1630 @@
+package io.jnbd;
+
+import io.jnbd.internal.ApiTable;
+import io.jnbd.internal.ApiTable.PublicState;
+import io.jnbd.internal.Strerror;
+import io.jnbd.internal.engine.Command;
+import io.jnbd.internal.engine.Connector;
+import io.jnbd.internal.engine.Debug;
+import io.jnbd.internal.engine.HandshakeConfig;
+import io.jnbd.internal.engine.NbdError;
+import io.jnbd.internal.engine.Negotiated;
+import io.jnbd.internal.engine.Negotiator;
+import io.jnbd.internal.engine.Transmission;
+import io.jnbd.internal.engine.WireChannel;
+import io.jnbd.internal.posix.Posix;
+import io.jnbd.internal.posix.Subprocess;
+import io.jnbd.internal.protocol.Errno;
+import io.jnbd.internal.protocol.Nbd;
+import io.jnbd.internal.transport.ChannelTransport;
+import io.jnbd.internal.uri.NbdUri;
+import io.jnbd.internal.uri.TlsPolicy;
+import io.jnbd.internal.uri.UriPolicy;
+import io.jnbd.internal.uri.UriPolicyError;
+import io.jnbd.internal.uri.UriSyntaxError;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A connection to an NBD server: the jnbd counterpart of libnbd's
+ * {@code struct nbd_handle}.
+ *
+ * <p>Every method {@code fooBar} is libnbd's {@code nbd_foo_bar} with the same
+ * semantics; the libnbd man page of that call is its specification. A call made
+ * in a handle state that libnbd forbids throws {@link NbdException} (errno
+ * ENOTCONN on a newly created handle, EINVAL otherwise) and changes nothing.
+ *
+ * <h2>Threads</h2>
+ * All methods are thread-safe. Synchronous commands ({@link #pread},
+ * {@link #pwrite}, ...) may be issued by many threads at once, platform or
+ * virtual; each waits only for its own reply. A connection's replies are read
+ * by one daemon thread per handle, which ends when the connection does.
+ *
+ * <h2>Buffers</h2>
+ * {@code ByteBuffer} arguments cover position to limit; a successful read or
+ * write advances the position to the limit, as NIO channels do. Direct buffers
+ * avoid a copy. {@code byte[]} arguments cover the whole array.
+ */
+public final class NbdHandle implements AutoCloseable {
+    /** The libnbd API version jnbd implements. */
+    public static final String LIBNBD_API_VERSION = "1.22";
+
+    private static final AtomicInteger HANDLE_NUMBERS = new AtomicInteger();
+    private static final System.Logger LOGGER = System.getLogger("io.jnbd");
+
+    /** jnbd's own state, finer than libnbd's six public ones. */
+    private enum State {
+        CREATED("START", "Handle after being initially created", PublicState.CREATED),
+        CONNECTING("CONNECT.START", "Connecting to the remote server", PublicState.CONNECTING),
+        HANDSHAKING("MAGIC.START", "Prepare to receive the magic identification from remote",
+                PublicState.CONNECTING),
+        OPTION("NEWSTYLE.START", "Negotiating an option with the server", PublicState.CONNECTING),
+        NEGOTIATING("NEGOTIATING", "Connection is ready to negotiate an NBD option", PublicState.NEGOTIATING),
+        READY("READY", "Connection is ready to process NBD commands", PublicState.CONNECTED),
+        CLOSED("CLOSED", "Connection is closed", PublicState.CLOSED),
+        DEAD("DEAD", "Connection is in an unrecoverable error state, can only be closed", PublicState.DEAD);
+
+        final String shortName;
+        final String description;
+        final PublicState publicState;
+
+        State(String shortName, String description, PublicState publicState) {
+            this.shortName = shortName;
+            this.description = description;
+            this.publicState = publicState;
+        }
+    }
+
+    private static final ApiTable.Call PREAD = ApiTable.call("pread");
+    private static final ApiTable.Call PREAD_STRUCTURED = ApiTable.call("preadStructured");
+    private static final ApiTable.Call PWRITE = ApiTable.call("pwrite");
+
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled on every state change and command completion; {@link #poll} waits on it. */
+    private final Condition changed = lock.newCondition();
+    private long events;
+    private long eventsSeenByPoll;
+    /** Set when the handle dies; reported once by {@link #poll}. */
+    private NbdError deathCause;
+    private boolean deathReported;
+
+    private volatile State state = State.CREATED;
+
+    // Settings (guarded by lock for writes; volatile for lock-free reads).
+    private volatile boolean debugEnabled;
+    private volatile DebugCallback debugCallback;
+    private volatile String handleName;
+    private volatile long privateData;
+    private volatile String exportName = "";
+    private volatile boolean requestBlockSize = true;
+    private volatile boolean fullInfo;
+    private volatile Tls tls = Tls.DISABLE;
+    private volatile String tlsCertificates;
+    private volatile boolean tlsVerifyPeer = true;
+    private volatile String tlsUsername;
+    private volatile String tlsPskFile;
+    private volatile String tlsHostname;
+    private volatile boolean requestExtendedHeaders = true;
+    private volatile boolean requestStructuredReplies = true;
+    private volatile boolean requestMetaContext = true;
+    private volatile int handshakeFlags = HandshakeFlag.MASK;
+    private volatile boolean preadInitialize = true;
+    private volatile int strict = Strict.MASK;
+    private volatile boolean optMode;
+    private final List<String> metaContexts = new ArrayList<>();
+    private volatile int uriAllowTransports = AllowTransport.MASK;
+    private volatile Tls uriAllowTls = Tls.ALLOW;
+    private volatile boolean uriAllowLocalFile;
+    private volatile String socketActivationName = "";
+
+    // The connection.
+    private final Negotiated negotiated = new Negotiated();
+    private final List<AutoCloseable> pendingConnect = new ArrayList<>();
+    private volatile WireChannel channel;
+    private volatile Negotiator negotiator;
+    private volatile Transmission transmission;
+    private volatile Subprocess child;
+    private volatile Path socketActivationDir;
+    /** How this connection is named in a URI; null where no URI can name it (command, socket). */
+    private volatile NbdUri.Builder uriTarget;
+    /** The host name connected to, for TLS name checks. */
+    private volatile String connectedHost;
+    private Thread connectThread;
+    private boolean released;
+
+    private final Debug debug = new Debug() {
+        @Override
+        public boolean enabled() {
+            return debugEnabled;
+        }
+
+        @Override
+        public void emit(String context, String message) {
+            DebugCallback cb = debugCallback;
+            if (cb != null) {
+                cb.call(context, message);
+            } else {
+                LOGGER.log(System.Logger.Level.INFO, "libnbd: " + handleName + ": " + context + ": " + message);
+            }
+        }
+    };
+
+    /** {@code nbd_create}: a new handle in the created state. Debugging is on if LIBNBD_DEBUG=1. */
+    public NbdHandle() {
+        handleName = "nbd" + HANDLE_NUMBERS.incrementAndGet();
+        debugEnabled = "1".equals(System.getenv("LIBNBD_DEBUG"));
+    }
+
+    // ---------------------------------------------------------------- state checks
+
+    private NbdException error(String method, String message, int errno) {
+        return new NbdException(method + ": " + message, errno);
+    }
+
+    private NbdException error(String method, NbdError e) {
+        return new NbdException(method + ": " + e.getMessage(), e.errno(), e);
+    }
+
+    /** Throws unless {@code call} is permitted in the current state. */
+    private State require(ApiTable.Call call) {
+        State s = state;
+        if (!call.allowedIn(s.publicState)) {
+            throw stateError(call, s);
+        }
+        return s;
+    }
+
+    private State require(String method) {
+        return require(ApiTable.call(method));
+    }
+
+    private NbdException stateError(ApiTable.Call call, State s) {
+        return error(call.javaName(), "invalid state: " + s.shortName + ": the handle must be "
+                + call.permittedText(), s == State.CREATED ? Errno.ENOTCONN : Errno.EINVAL);
+    }
+
+    /** Moves to {@code to} and wakes pollers; caller holds the lock. */
+    private void setState(State to) {
+        state = to;
+        events++;
+        changed.signalAll();
+    }
+
+    private void signalEvent() {
+        lock.lock();
+        try {
+            events++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static <T> T nonNull(T value, String name) {
+        return Objects.requireNonNull(value, name);
+    }
+
+    // ---------------------------------------------------------------- debug, names, private data
+
+    public void setDebug(boolean debug) {
+        debugEnabled = debug;
+    }
+
+    public boolean getDebug() {
+        return debugEnabled;
+    }
+
+    /** Sends debug messages to {@code callback} instead of the {@code io.jnbd} System.Logger. */
+    public void setDebugCallback(DebugCallback callback) {
+        debugCallback = nonNull(callback, "callback");
+    }
+
+    public void clearDebugCallback() {
+        debugCallback = null;
+    }
+
+    public void setHandleName(String handleName) {
+        this.handleName = nonNull(handleName, "handleName");
+    }
+
+    public String getHandleName() {
+        return handleName;
+    }
+
+    /** Stores a number for the caller; returns the previous one. */
+    public long setPrivateData(long privateData) {
+        lock.lock();
+        try {
+            long old = this.privateData;
+            this.privateData = privateData;
+            return old;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long getPrivateData() {
+        return privateData;
+    }
+
+    public String getPackageName() {
+        return "jnbd";
+    }
+
+    /** jnbd's version (the libnbd API it implements is {@link #LIBNBD_API_VERSION}). */
+    public String getVersion() {
+        String v = NbdHandle.class.getPackage().getImplementationVersion();
+        return v != null ? v : Version.VERSION;
+    }
+
+    // ---------------------------------------------------------------- settings of the created state
+
+    /** Runs a setter in a permitted state, atomically with the state check. */
+    private void setting(String method, Runnable apply) {
+        lock.lock();
+        try {
+            require(method);
+            apply.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void setExportName(String exportName) {
+        nonNull(exportName, "exportName");
+        byteLimit("setExportName", exportName, "export name");
+        setting("setExportName", () -> {
+            this.exportName = exportName;
+            negotiated.metaContextsValid = false;
+        });
+    }
+
+    public String getExportName() {
+        return exportName;
+    }
+
+    private void byteLimit(String method, String s, String what) {
+        if (s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > Nbd.MAX_STRING) {
+            throw error(method, what + " too long", Errno.ENAMETOOLONG);
+        }
+    }
+
+    public void setRequestBlockSize(boolean request) {
+        setting("setRequestBlockSize", () -> requestBlockSize = request);
+    }
+
+    public boolean getRequestBlockSize() {
+        return requestBlockSize;
+    }
+
+    public void setFullInfo(boolean request) {
+        setting("setFullInfo", () -> fullInfo = request);
+    }
+
+    public boolean getFullInfo() {
+        return fullInfo;
+    }
+
+    /**
+     * TLS is not in this build yet ({@link #supportsTls()} is false): as libnbd
+     * built without TLS, only {@link Tls#DISABLE} is accepted.
+     */
+    public void setTls(Tls tls) {
+        nonNull(tls, "tls");
+        setting("setTls", () -> {
+            if (tls != Tls.DISABLE && !supportsTls()) {
+                throw error("setTls", "this build of jnbd does not support TLS", Errno.ENOTSUP);
+            }
+            this.tls = tls;
+        });
+    }
+
+    public Tls getTls() {
+        return tls;
+    }
+
+    public boolean getTlsNegotiated() {
+        require("getTlsNegotiated");
+        return false;
+    }
+
+    public void setTlsCertificates(String dir) {
+        nonNull(dir, "dir");
+        setting("setTlsCertificates", () -> tlsCertificates = dir);
+    }
+
+    public String getTlsCertificates() {
+        return tlsCertificates;
+    }
+
+    public void setTlsVerifyPeer(boolean verify) {
+        setting("setTlsVerifyPeer", () -> tlsVerifyPeer = verify);
+    }
+
+    public boolean getTlsVerifyPeer() {
+        return tlsVerifyPeer;
+    }
+
+    public void setTlsUsername(String username) {
+        nonNull(username, "username");
+        setting("setTlsUsername", () -> tlsUsername = username);
+    }
+
+    /** The TLS user name; by default the local user name, as libnbd. */
+    public String getTlsUsername() {
+        String u = tlsUsername;
+        return u != null ? u : System.getProperty("user.name");
+    }
+
+    public void setTlsPskFile(String filename) {
+        nonNull(filename, "filename");
+        setting("setTlsPskFile", () -> tlsPskFile = filename);
+    }
+
+    public String getTlsPskFile() {
+        return tlsPskFile;
+    }
+
+    public void setTlsHostname(String hostname) {
+        nonNull(hostname, "hostname");
+        setting("setTlsHostname", () -> tlsHostname = hostname);
+    }
+
+    /** The name checked against the server's certificate; by default the host connected to. */
+    public String getTlsHostname() {
+        String h = tlsHostname;
+        if (h != null) {
+            return h;
+        }
+        String host = connectedHost;
+        return host != null ? host : "";
+    }
+
+    public void setRequestExtendedHeaders(boolean request) {
+        setting("setRequestExtendedHeaders", () -> requestExtendedHeaders = request);
+    }
+
+    public boolean getRequestExtendedHeaders() {
+        return requestExtendedHeaders;
+    }
+
+    public boolean getExtendedHeadersNegotiated() {
+        require("getExtendedHeadersNegotiated");
+        return negotiated.extendedHeaders;
+    }
+
+    public void setRequestStructuredReplies(boolean request) {
+        setting("setRequestStructuredReplies", () -> requestStructuredReplies = request);
+    }
+
+    public boolean getRequestStructuredReplies() {
+        return requestStructuredReplies;
+    }
+
+    public boolean getStructuredRepliesNegotiated() {
+        require("getStructuredRepliesNegotiated");
+        return negotiated.structuredReplies;
+    }
+
+    public void setRequestMetaContext(boolean request) {
+        setting("setRequestMetaContext", () -> requestMetaContext = request);
+    }
+
+    public boolean getRequestMetaContext() {
+        return requestMetaContext;
+    }
+
+    public void setHandshakeFlags(int flags) {
+        if ((flags & ~HandshakeFlag.MASK) != 0) {
+            throw error("setHandshakeFlags", "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+        setting("setHandshakeFlags", () -> handshakeFlags = flags);
+    }
+
+    public int getHandshakeFlags() {
+        return handshakeFlags;
+    }
+
+    public void setPreadInitialize(boolean request) {
+        preadInitialize = request;
+    }
+
+    public boolean getPreadInitialize() {
+        return preadInitialize;
+    }
+
+    public void setStrictMode(int flags) {
+        if ((flags & ~Strict.MASK) != 0) {
+            throw error("setStrictMode", "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+        strict = flags;
+    }
+
+    public int getStrictMode() {
+        return strict;
+    }
+
+    public void setOptMode(boolean enable) {
+        setting("setOptMode", () -> optMode = enable);
+    }
+
+    public boolean getOptMode() {
+        return optMode;
+    }
+
+    public void addMetaContext(String name) {
+        nonNull(name, "name");
+        byteLimit("addMetaContext", name, "meta context name");
+        setting("addMetaContext", () -> {
+            synchronized (metaContexts) {
+                metaContexts.add(name);
+            }
+        });
+    }
+
+    public long getNrMetaContexts() {
+        synchronized (metaContexts) {
+            return metaContexts.size();
+        }
+    }
+
+    public String getMetaContext(long i) {
+        synchronized (metaContexts) {
+            if (i < 0 || i >= metaContexts.size()) {
+                throw error("getMetaContext", "meta context request out of range", Errno.EINVAL);
+            }
+            return metaContexts.get((int) i);
+        }
+    }
+
+    public void clearMetaContexts() {
+        setting("clearMetaContexts", () -> {
+            synchronized (metaContexts) {
+                metaContexts.clear();
+            }
+        });
+    }
+
+    public void setUriAllowTransports(int mask) {
+        if ((mask & ~AllowTransport.MASK) != 0) {
+            throw error("setUriAllowTransports", "invalid value for flag: 0x" + Integer.toHexString(mask),
+                    Errno.EINVAL);
+        }
+        setting("setUriAllowTransports", () -> uriAllowTransports = mask);
+    }
+
+    public void setUriAllowTls(Tls tls) {
+        nonNull(tls, "tls");
+        setting("setUriAllowTls", () -> uriAllowTls = tls);
+    }
+
+    public void setUriAllowLocalFile(boolean allow) {
+        setting("setUriAllowLocalFile", () -> uriAllowLocalFile = allow);
+    }
+
+    public void setSocketActivationName(String socketName) {
+        nonNull(socketName, "socketName");
+        if (socketName.length() > 32 || !socketName.chars().allMatch(c -> c < 128 && Character.isLetterOrDigit(c)
+                || c == '_' || c == '-' || c == '.')) {
+            throw error("setSocketActivationName", "invalid socket activation name: must be a short alphanumeric "
+                    + "string", Errno.EINVAL);
+        }
+        setting("setSocketActivationName", () -> socketActivationName = socketName);
+    }
+
+    public String getSocketActivationName() {
+        return socketActivationName;
+    }
+
+    // ---------------------------------------------------------------- feature queries
+
+    /** False: TLS arrives in a later jnbd release. */
+    public boolean supportsTls() {
+        return false;
+    }
+
+    /** True where this platform can create AF_VSOCK sockets. */
+    public boolean supportsVsock() {
+        return Posix.isAvailable() && Posix.supportsVsock();
+    }
+
+    /** True: NBD URIs are always supported. */
+    public boolean supportsUri() {
+        return true;
+    }
+
+    /** Whether {@code uri} looks like an NBD URI (a syntactic check, as nbd_is_uri). */
+    public boolean isUri(String uri) {
+        return NbdUri.isUri(nonNull(uri, "uri"));
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    /** Opens a transport; runs on the connecting thread. */
+    @FunctionalInterface
+    private interface Opener {
+        Connector.Opened open() throws NbdError;
+    }
+
+    public void connectTcp(String hostname, String port) {
+        tcp("connectTcp", false, hostname, port);
+    }
+
+    public void aioConnectTcp(String hostname, String port) {
+        tcp("aioConnectTcp", true, hostname, port);
+    }
+
+    private void tcp(String method, boolean async, String hostname, String port) {
+        nonNull(hostname, "hostname");
+        nonNull(port, "port");
+        connectedHost = hostname;
+        connect(method, async, () -> Connector.tcp(hostname, port, this::pending),
+                NbdUri.builder().tcp(hostname, port));
+    }
+
+    public void connectUnix(String unixsocket) {
+        unix("connectUnix", false, unixsocket);
+    }
+
+    public void aioConnectUnix(String unixsocket) {
+        unix("aioConnectUnix", true, unixsocket);
+    }
+
+    private void unix(String method, boolean async, String path) {
+        nonNull(path, "unixsocket");
+        connect(method, async, () -> Connector.unix(Path.of(path), this::pending), NbdUri.builder().unix(path));
+    }
+
+    /**
+     * Connects over AF_VSOCK. {@code cid} and {@code port} are unsigned 32-bit
+     * numbers ({@code -1} is 4294967295).
+     */
+    public void connectVsock(int cid, int port) {
+        vsock("connectVsock", false, cid, port);
+    }
+
+    public void aioConnectVsock(int cid, int port) {
+        vsock("aioConnectVsock", true, cid, port);
+    }
+
+    private void vsock(String method, boolean async, int cid, int port) {
+        connect(method, async, () -> Connector.vsock(cid, port, this::pending),
+                NbdUri.builder().vsock(Integer.toUnsignedLong(cid), Integer.toUnsignedLong(port)));
+    }
+
+    /**
+     * Connects over a socket the caller has already connected. The handle
+     * takes ownership: it closes {@code sock} when done.
+     */
+    public void connectSocket(SocketChannel sock) {
+        socketChannel("connectSocket", false, sock);
+    }
+
+    public void aioConnectSocket(SocketChannel sock) {
+        socketChannel("aioConnectSocket", true, sock);
+    }
+
+    private void socketChannel(String method, boolean async, SocketChannel sock) {
+        nonNull(sock, "sock");
+        connect(method, async, () -> {
+            try {
+                return new Connector.Opened(new ChannelTransport(sock), null, null);
+            } catch (IOException e) {
+                throw new NbdError("socket: " + e.getMessage(), Errno.EBADF, true, e);
+            }
+        }, null);
+    }
+
+    /**
+     * Starts connecting to {@code addr}: an {@link InetSocketAddress}, a
+     * {@link UnixDomainSocketAddress} or a {@link VsockAddress}.
+     */
+    public void aioConnect(SocketAddress addr) {
+        nonNull(addr, "addr");
+        switch (addr) {
+            case InetSocketAddress i -> {
+                if (i.isUnresolved()) {
+                    throw error("aioConnect", "address is not resolved: " + i, Errno.EINVAL);
+                }
+                connect("aioConnect", true, () -> Connector.socket(i, this::pending),
+                        NbdUri.builder().tcp(i.getAddress().getHostAddress(), Integer.toString(i.getPort())));
+            }
+            case UnixDomainSocketAddress u -> connect("aioConnect", true, () -> Connector.socket(u, this::pending),
+                    NbdUri.builder().unix(u.getPath().toString()));
+            case VsockAddress v -> vsock("aioConnect", true, v.cid(), v.port());
+            default -> throw error("aioConnect", "unsupported address family: " + addr.getClass().getName(),
+                    Errno.EAFNOSUPPORT);
+        }
+    }
+
+    /**
+     * Runs {@code argv} as a subprocess whose stdin and stdout are one end of a
+     * socketpair (stderr is inherited) and connects to it. {@link #close()}
+     * reaps it.
+     */
+    public void connectCommand(List<String> argv) {
+        command("connectCommand", false, argv);
+    }
+
+    /** As {@link #connectCommand} but returns at once; watch {@link #aioIsConnecting()} and friends. */
+    public void aioConnectCommand(List<String> argv) {
+        command("aioConnectCommand", true, argv);
+    }
+
+    private void command(String method, boolean async, List<String> argv) {
+        List<String> args = argvCopy(method, argv);
+        connect(method, async, () -> Connector.command(args, this::pending), null);
+    }
+
+    /**
+     * Runs {@code argv} with systemd socket activation (a listening socket as
+     * fd 3, LISTEN_PID, LISTEN_FDS=1 and LISTEN_FDNAMES) and connects to it.
+     */
+    public void connectSystemdSocketActivation(List<String> argv) {
+        socketActivation("connectSystemdSocketActivation", false, argv);
+    }
+
+    public void aioConnectSystemdSocketActivation(List<String> argv) {
+        socketActivation("aioConnectSystemdSocketActivation", true, argv);
+    }
+
+    private void socketActivation(String method, boolean async, List<String> argv) {
+        List<String> args = argvCopy(method, argv);
+        String name = socketActivationName;
+        connect(method, async, () -> Connector.socketActivation(args, name.isEmpty() ? "unknown" : name,
+                this::pending), null);
+    }
+
+    private List<String> argvCopy(String method, List<String> argv) {
+        nonNull(argv, "argv");
+        List<String> args = List.copyOf(argv);
+        if (args.isEmpty()) {
+            throw error(method, "missing command name in argv list", Errno.EINVAL);
+        }
+        return args;
+    }
+
+    /**
+     * Connects to an NBD URI (nbd://, nbd+unix://, nbd+vsock://; the nbds
+     * forms need TLS, which this build lacks). The export name and the
+     * {@code socket=} query come from the URI; the TLS query parameters are
+     * parsed and checked against {@link #setUriAllowLocalFile}.
+     */
+    public void connectUri(String uri) {
+        uri("connectUri", false, uri);
+    }
+
+    public void aioConnectUri(String uri) {
+        uri("aioConnectUri", true, uri);
+    }
+
+    private void uri(String method, boolean async, String uri) {
+        nonNull(uri, "uri");
+        NbdUri u;
+        lock.lock();
+        try {
+            require(method);
+            try {
+                u = NbdUri.parse(uri);
+                UriPolicy.checkAllowed(u, uriAllowTransports, TlsPolicy.valueOf(uriAllowTls.name()),
+                        uriAllowLocalFile);
+            } catch (UriSyntaxError e) {
+                throw error(method, e.getMessage(), e.getErrno());
+            } catch (UriPolicyError e) {
+                throw error(method, e.getMessage(), e.getErrno());
+            }
+            if (u.tls()) {
+                throw error(method, "TLS URIs (" + uri.substring(0, uri.indexOf(':')) + ") need TLS support, which "
+                        + "this build of jnbd lacks", Errno.ENOTSUP);
+            }
+            exportName = u.exportName();
+            negotiated.metaContextsValid = false;
+        } finally {
+            lock.unlock();
+        }
+        switch (u.transport()) {
+            case TCP -> tcp(method, async, u.host(), u.port());
+            case UNIX -> unix(method, async, u.socketPath());
+            case VSOCK -> vsock(method, async, (int) u.vsockCid(), (int) u.vsockPort());
+        }
+    }
+
+    /** Registers what a close() during connect must release. */
+    private void pending(AutoCloseable c) {
+        boolean closeNow;
+        lock.lock();
+        try {
+            closeNow = released;
+            if (!closeNow) {
+                pendingConnect.add(c);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (closeNow) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // The handle is closed; the connect in progress fails either way.
+            }
+        }
+    }
+
+    /**
+     * The common path of every connect call: check the state, then connect
+     * and handshake, on this thread (sync) or a new one (aio).
+     */
+    private void connect(String method, boolean async, Opener opener, NbdUri.Builder target) {
+        HandshakeConfig cfg;
+        lock.lock();
+        try {
+            require(method);
+            cfg = handshakeConfig();
+            uriTarget = target;
+            setState(State.CONNECTING);
+            if (async) {
+                connectThread = Thread.ofPlatform().daemon().name("jnbd-connect-" + handleName)
+                        .unstarted(() -> runConnect(opener, cfg));
+                connectThread.start();
+                return;
+            }
+        } finally {
+            lock.unlock();
+        }
+        runConnect(opener, cfg);
+        State s = state;
+        if (s == State.DEAD || s == State.CLOSED) {
+            NbdError cause = takeDeathCause();
+            throw cause != null ? error(method, cause)
+                    : error(method, "handle was closed while connecting", Errno.ESHUTDOWN);
+        }
+    }
+
+    private HandshakeConfig handshakeConfig() {
+        List<String> contexts;
+        synchronized (metaContexts) {
+            contexts = List.copyOf(metaContexts);
+        }
+        return new HandshakeConfig(exportName, handshakeFlags, requestStructuredReplies, requestExtendedHeaders,
+                requestMetaContext, contexts, fullInfo, requestBlockSize, optMode);
+    }
+
+    private void runConnect(Opener opener, HandshakeConfig cfg) {
+        try {
+            Connector.Opened opened = opener.open();
+            WireChannel ch = new WireChannel(opened.transport());
+            lock.lock();
+            try {
+                channel = ch;
+                child = opened.child();
+                socketActivationDir = opened.socketActivationDir();
+                pendingConnect.clear();
+                if (released) {
+                    return;
+                }
+                setState(State.HANDSHAKING);
+            } finally {
+                lock.unlock();
+            }
+            debug.log("connect", "connected, starting handshake");
+            Negotiator n = new Negotiator(ch, negotiated, debug);
+            negotiator = n;
+            if (n.greet(cfg) == Negotiator.Greeting.OLDSTYLE_READY) {
+                startTransmission();
+                return;
+            }
+            n.automaticOptions(cfg);
+            if (cfg.optMode()) {
+                moveTo(State.HANDSHAKING, State.NEGOTIATING);
+                return;
+            }
+            n.goOrInfo(cfg, true);
+            startTransmission();
+        } catch (NbdError e) {
+            die(e);
+        } catch (RuntimeException e) {
+            die(new NbdError("internal error while connecting: " + e, Errno.EIO, true, e));
+        }
+    }
+
+    /** Moves from {@code from} to {@code to} unless something else (close, death) got there first. */
+    private boolean moveTo(State from, State to) {
+        lock.lock();
+        try {
+            if (state != from || released) {
+                return false;
+            }
+            setState(to);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void startTransmission() {
+        Transmission t = new Transmission(channel, negotiated, debug, this::connectionEnded);
+        lock.lock();
+        try {
+            if (released || state == State.DEAD) {
+                return;
+            }
+            transmission = t;
+            t.start("jnbd-reader-" + handleName);
+            setState(State.READY);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The reply reader's report that the connection ended. */
+    private void connectionEnded(NbdError cause) {
+        lock.lock();
+        try {
+            if (state == State.READY) {
+                if (cause == null) {
+                    setState(State.CLOSED);
+                } else {
+                    deathCause = cause;
+                    setState(State.DEAD);
+                }
+            } else {
+                events++;
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The connection failed: the handle is dead and its transport closed. */
+    private void die(NbdError cause) {
+        WireChannel ch;
+        lock.lock();
+        try {
+            ch = channel;
+            if (!released && state != State.DEAD && state != State.CLOSED) {
+                deathCause = cause;
+                setState(State.DEAD);
+            }
+        } finally {
+            lock.unlock();
+        }
+        debug.log("connect", "handle dead: " + cause.getMessage());
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
+    private NbdError takeDeathCause() {
+        lock.lock();
+        try {
+            deathReported = true;
+            return deathCause;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- state queries
+
+    public boolean aioIsCreated() {
+        return state == State.CREATED;
+    }
+
+    public boolean aioIsConnecting() {
+        return state.publicState == PublicState.CONNECTING;
+    }
+
+    public boolean aioIsNegotiating() {
+        return state == State.NEGOTIATING;
+    }
+
+    /** Connected and not in the middle of sending or receiving a command. */
+    public boolean aioIsReady() {
+        return state == State.READY;
+    }
+
+    /**
+     * Connected and busy with a command. jnbd's reply reader works on its own,
+     * so a connected handle always reports {@link #aioIsReady()} instead.
+     */
+    public boolean aioIsProcessing() {
+        return false;
+    }
+
+    public boolean aioIsDead() {
+        return state == State.DEAD;
+    }
+
+    public boolean aioIsClosed() {
+        return state == State.CLOSED;
+    }
+
+    /** libnbd's form: the state's name, a colon, its description. */
+    public String connectionState() {
+        State s = state;
+        return s.shortName + ": " + s.description;
+    }
+
+    /**
+     * Waits until the handle makes progress (a state change or a command
+     * completing) or {@code timeoutMillis} passes (-1: no limit). The engine
+     * runs on its own threads, so this only waits; progress made since the last
+     * poll returns at once, so no wake-up is lost.
+     *
+     * @return 1 on progress, 0 on timeout
+     * @throws NbdException if there is nothing to wait for (no connection), or
+     *         with the connection's error the first time a poll sees it die
+     */
+    public int poll(int timeoutMillis) {
+        lock.lock();
+        try {
+            long deadline = timeoutMillis < 0 ? Long.MAX_VALUE : System.nanoTime()
+                    + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            while (events == eventsSeenByPoll) {
+                State s = state;
+                if (s == State.CREATED || s == State.CLOSED || s == State.DEAD) {
+                    throw error("poll", "nothing to poll for in state " + s.shortName, Errno.EINVAL);
+                }
+                long wait = deadline - System.nanoTime();
+                if (wait <= 0) {
+                    return 0;
+                }
+                try {
+                    changed.awaitNanos(wait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw error("poll", "interrupted", Errno.EINTR);
+                }
+            }
+            eventsSeenByPoll = events;
+            if (state == State.DEAD && !deathReported && deathCause != null) {
+                deathReported = true;
+                throw error("poll", deathCause);
+            }
+            return 1;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- opt mode
+
+    /** Runs one option exchange: NEGOTIATING → OPTION → back, or on to READY, or DEAD. */
+    @FunctionalInterface
+    private interface OptionExchange<T> {
+        T run(Negotiator n, HandshakeConfig cfg) throws NbdError;
+    }
+
+    private <T> T option(String method, OptionExchange<T> exchange) {
+        HandshakeConfig cfg;
+        lock.lock();
+        try {
+            require(method);
+            cfg = handshakeConfig();
+            setState(State.OPTION);
+        } finally {
+            lock.unlock();
+        }
+        try {
+            T result = exchange.run(negotiator, cfg);
+            moveTo(State.OPTION, State.NEGOTIATING);
+            return result;
+        } catch (NbdError e) {
+            if (e.fatal()) {
+                die(e);
+            } else {
+                moveTo(State.OPTION, State.NEGOTIATING);
+            }
+            throw error(method, e);
+        }
+    }
+
+    /** Ends negotiation with NBD_OPT_GO for the current export name; the handle becomes ready. */
+    public void optGo() {
+        option("optGo", (n, cfg) -> {
+            n.goOrInfo(cfg, true);
+            return null;
+        });
+        lock.lock();
+        try {
+            if (state == State.NEGOTIATING) {
+                state = State.HANDSHAKING;
+            }
+        } finally {
+            lock.unlock();
+        }
+        startTransmission();
+    }
+
+    /** NBD_OPT_INFO for the current export name: the export's details, and stay negotiating. */
+    public void optInfo() {
+        option("optInfo", (n, cfg) -> {
+            n.goOrInfo(cfg, false);
+            return null;
+        });
+    }
+
+    /** NBD_OPT_LIST: calls {@code list} for each export; returns how many there were. */
+    public int optList(ListCallback list) {
+        nonNull(list, "list");
+        return option("optList", (n, cfg) -> n.list(list::call));
+    }
+
+    /** NBD_OPT_STRUCTURED_REPLY; true if the server agreed. */
+    public boolean optStructuredReply() {
+        return option("optStructuredReply", (n, cfg) -> n.structuredReply());
+    }
+
+    /** NBD_OPT_EXTENDED_HEADERS; true if the server agreed. */
+    public boolean optExtendedHeaders() {
+        return option("optExtendedHeaders", (n, cfg) -> n.extendedHeaders());
+    }
+
+    /** NBD_OPT_ABORT: ends the connection politely; the handle is closed. */
+    public void optAbort() {
+        option("optAbort", (n, cfg) -> {
+            n.abort();
+            return null;
+        });
+        lock.lock();
+        try {
+            setState(State.CLOSED);
+        } finally {
+            lock.unlock();
+        }
+        WireChannel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- export details
+
+    private void requireExport(String method) {
+        require(method);
+        if (!negotiated.exportKnown) {
+            throw error(method, "server has not returned export flags, you need to connect or call opt_info",
+                    Errno.EINVAL);
+        }
+    }
+
+    private boolean flag(String method, int transmissionFlag) {
+        requireExport(method);
+        return negotiated.export.has(transmissionFlag);
+    }
+
+    public long getSize() {
+        requireExport("getSize");
+        return negotiated.export.size;
+    }
+
+    public boolean isReadOnly() {
+        return flag("isReadOnly", Nbd.TFLAG_READ_ONLY);
+    }
+
+    public boolean canFlush() {
+        return flag("canFlush", Nbd.TFLAG_SEND_FLUSH);
+    }
+
+    public boolean canFua() {
+        return flag("canFua", Nbd.TFLAG_SEND_FUA);
+    }
+
+    public boolean isRotational() {
+        return flag("isRotational", Nbd.TFLAG_ROTATIONAL);
+    }
+
+    public boolean canTrim() {
+        return flag("canTrim", Nbd.TFLAG_SEND_TRIM);
+    }
+
+    public boolean canZero() {
+        return flag("canZero", Nbd.TFLAG_SEND_WRITE_ZEROES);
+    }
+
+    public boolean canFastZero() {
+        return flag("canFastZero", Nbd.TFLAG_SEND_FAST_ZERO);
+    }
+
+    /** The DF flag needs structured replies as well as the server's flag. */
+    public boolean canDf() {
+        return flag("canDf", Nbd.TFLAG_SEND_DF) && negotiated.structuredReplies;
+    }
+
+    public boolean canMultiConn() {
+        return flag("canMultiConn", Nbd.TFLAG_CAN_MULTI_CONN);
+    }
+
+    public boolean canCache() {
+        return flag("canCache", Nbd.TFLAG_SEND_CACHE);
+    }
+
+    public boolean canBlockStatusPayload() {
+        return flag("canBlockStatusPayload", Nbd.TFLAG_BLOCK_STAT_PAYLOAD) && negotiated.extendedHeaders;
+    }
+
+    /** Whether the server agreed to meta context {@code metacontext}. */
+    public boolean canMetaContext(String metacontext) {
+        nonNull(metacontext, "metacontext");
+        require("canMetaContext");
+        if (!negotiated.metaContextsValid) {
+            throw error("canMetaContext", "need a successful server meta context request first", Errno.EINVAL);
+        }
+        return negotiated.hasMetaContext(metacontext);
+    }
+
+    public String getProtocol() {
+        require("getProtocol");
+        String p = negotiated.protocol;
+        if (p == null) {
+            throw error("getProtocol", "server has not sent its greeting yet", Errno.EINVAL);
+        }
+        return p;
+    }
+
+    /** {@code size} of {@link BlockSize#PAYLOAD} is jnbd's write limit; the others are the server's (0: none). */
+    public long getBlockSize(BlockSize sizeType) {
+        nonNull(sizeType, "sizeType");
+        requireExport("getBlockSize");
+        return switch (sizeType) {
+            case MINIMUM -> Integer.toUnsignedLong(negotiated.export.blockMinimum);
+            case PREFERRED -> Integer.toUnsignedLong(negotiated.export.blockPreferred);
+            case MAXIMUM -> Integer.toUnsignedLong(negotiated.export.blockMaximum);
+            case PAYLOAD -> payloadMaximum();
+        };
+    }
+
+    /** libnbd's rule: the server's maximum capped at 64 MiB, or 32 MiB when it gave none. */
+    private long payloadMaximum() {
+        long max = Integer.toUnsignedLong(negotiated.export.blockMaximum);
+        return max == 0 ? 32L * 1024 * 1024 : Math.min(max, Nbd.MAX_REQUEST_SIZE);
+    }
+
+    /** The export's name as the server calls it (NBD_INFO_NAME with full info), else the name asked for. */
+    public String getCanonicalExportName() {
+        requireExport("getCanonicalExportName");
+        String n = negotiated.export.canonicalName;
+        return n != null ? n : exportName;
+    }
+
+    public String getExportDescription() {
+        requireExport("getExportDescription");
+        String d = negotiated.export.description;
+        if (d == null) {
+            throw error("getExportDescription", "server did not send a description", Errno.ENOTSUP);
+        }
+        return d;
+    }
+
+    /** The NBD URI of the current connection (TCP, Unix or vsock). */
+    public String getUri() {
+        require("getUri");
+        NbdUri.Builder target = uriTarget;
+        if (target == null) {
+            throw error("getUri", "cannot construct a URI for this connection type", Errno.ENOTSUP);
+        }
+        return target.exportName(exportName).build().format();
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /** Reads {@code buf.length} bytes at {@code offset}. */
+    public void pread(byte[] buf, long offset) {
+        pread(buf, offset, 0);
+    }
+
+    public void pread(byte[] buf, long offset, int flags) {
+        pread(ByteBuffer.wrap(nonNull(buf, "buf")), offset, flags);
+    }
+
+    /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */
+    public void pread(ByteBuffer buf, long offset) {
+        pread(buf, offset, 0);
+    }
+
+    public void pread(ByteBuffer buf, long offset, int flags) {
+        nonNull(buf, "buf");
+        readCommand(PREAD, buf, offset, flags, 0, null);
+    }
+
+    /** Reads with structured replies, calling {@code chunk} for each data, hole or error chunk. */
+    public void preadStructured(byte[] buf, long offset, ChunkCallback chunk) {
+        preadStructured(buf, offset, chunk, 0);
+    }
+
+    public void preadStructured(byte[] buf, long offset, ChunkCallback chunk, int flags) {
+        preadStructured(ByteBuffer.wrap(nonNull(buf, "buf")), offset, chunk, flags);
+    }
+
+    public void preadStructured(ByteBuffer buf, long offset, ChunkCallback chunk) {
+        preadStructured(buf, offset, chunk, 0);
+    }
+
+    public void preadStructured(ByteBuffer buf, long offset, ChunkCallback chunk, int flags) {
+        nonNull(buf, "buf");
+        nonNull(chunk, "chunk");
+        readCommand(PREAD_STRUCTURED, buf, offset, flags, CmdFlag.DF, chunk);
+    }
+
+    private void readCommand(ApiTable.Call call, ByteBuffer buf, long offset, int flags, int allowedFlags,
+                             ChunkCallback chunk) {
+        if (preadInitialize) {
+            zeroFill(buf);
+        }
+        require(call);
+        if (buf.isReadOnly()) {
+            throw error(call.javaName(), "buffer is read-only", Errno.EINVAL);
+        }
+        String m = call.javaName();
+        checkFlags(m, flags, allowedFlags);
+        if ((flags & CmdFlag.DF) != 0 && strict(Strict.COMMANDS) && !canDfQuiet()) {
+            throw error(m, "server does not support the DF flag", Errno.EINVAL);
+        }
+        long count = buf.remaining();
+        checkRange(m, Nbd.CMD_READ, offset, count, Errno.EINVAL);
+        Command c = new Command(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
+        execute(m, c);
+        buf.position(buf.limit());
+    }
+
+    private static void zeroFill(ByteBuffer buf) {
+        if (buf.isReadOnly()) {
+            return;
+        }
+        if (buf.hasArray()) {
+            java.util.Arrays.fill(buf.array(), buf.arrayOffset() + buf.position(), buf.arrayOffset() + buf.limit(),
+                    (byte) 0);
+        } else {
+            java.lang.foreign.MemorySegment.ofBuffer(buf).fill((byte) 0);
+        }
+    }
+
+    private boolean canDfQuiet() {
+        return negotiated.exportKnown && negotiated.export.has(Nbd.TFLAG_SEND_DF) && negotiated.structuredReplies;
+    }
+
+    /** Writes all of {@code buf} at {@code offset}. */
+    public void pwrite(byte[] buf, long offset) {
+        pwrite(buf, offset, 0);
+    }
+
+    public void pwrite(byte[] buf, long offset, int flags) {
+        pwrite(ByteBuffer.wrap(nonNull(buf, "buf")), offset, flags);
+    }
+
+    public void pwrite(ByteBuffer buf, long offset) {
+        pwrite(buf, offset, 0);
+    }
+
+    public void pwrite(ByteBuffer buf, long offset, int flags) {
+        nonNull(buf, "buf");
+        require(PWRITE);
+        String m = "pwrite";
+        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.PAYLOAD_LEN);
+        checkWritable(m, flags);
+        long count = buf.remaining();
+        if (strict(Strict.PAYLOAD) && count > payloadMaximum()) {
+            throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
+        }
+        checkRange(m, Nbd.CMD_WRITE, offset, count, Errno.ENOSPC);
+        execute(m, new Command(Nbd.CMD_WRITE, flags, offset, count, buf, null, null));
+        buf.position(buf.limit());
+    }
+
+    public void flush() {
+        flush(0);
+    }
+
+    public void flush(int flags) {
+        String m = "flush";
+        require(m);
+        checkFlags(m, flags, 0);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_FLUSH)) {
+            throw error(m, "server does not support flush operations", Errno.EINVAL);
+        }
+        execute(m, new Command(Nbd.CMD_FLUSH, flags, 0, 0, null, null, null));
+    }
+
+    public void trim(long count, long offset) {
+        trim(count, offset, 0);
+    }
+
+    public void trim(long count, long offset, int flags) {
+        String m = "trim";
+        require(m);
+        checkFlags(m, flags, CmdFlag.FUA);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_TRIM)) {
+            throw error(m, "server does not support trim operations", Errno.EINVAL);
+        }
+        checkWritable(m, flags);
+        checkRange(m, Nbd.CMD_TRIM, offset, count, Errno.EINVAL);
+        execute(m, new Command(Nbd.CMD_TRIM, flags, offset, count, null, null, null));
+    }
+
+    public void cache(long count, long offset) {
+        cache(count, offset, 0);
+    }
+
+    public void cache(long count, long offset, int flags) {
+        String m = "cache";
+        require(m);
+        checkFlags(m, flags, 0);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_CACHE)) {
+            throw error(m, "server does not support cache operations", Errno.EINVAL);
+        }
+        checkRange(m, Nbd.CMD_CACHE, offset, count, Errno.EINVAL);
+        execute(m, new Command(Nbd.CMD_CACHE, flags, offset, count, null, null, null));
+    }
+
+    public void zero(long count, long offset) {
+        zero(count, offset, 0);
+    }
+
+    public void zero(long count, long offset, int flags) {
+        String m = "zero";
+        require(m);
+        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO);
+        if (strict(Strict.COMMANDS)) {
+            if (!negotiated.export.has(Nbd.TFLAG_SEND_WRITE_ZEROES)) {
+                throw error(m, "server does not support zero operations", Errno.EINVAL);
+            }
+            if ((flags & CmdFlag.FAST_ZERO) != 0 && !negotiated.export.has(Nbd.TFLAG_SEND_FAST_ZERO)) {
+                throw error(m, "server does not support the fast zero flag", Errno.EINVAL);
+            }
+        }
+        checkWritable(m, flags);
+        checkRange(m, Nbd.CMD_WRITE_ZEROES, offset, count, Errno.ENOSPC);
+        execute(m, new Command(Nbd.CMD_WRITE_ZEROES, flags, offset, count, null, null, null));
+    }
+
+    /**
+     * NBD_CMD_BLOCK_STATUS: calls {@code extent} once per negotiated meta
+     * context with that context's extents from {@code offset}.
+     */
+    public void blockStatus(long count, long offset, ExtentCallback extent) {
+        blockStatus(count, offset, extent, 0);
+    }
+
+    public void blockStatus(long count, long offset, ExtentCallback extent, int flags) {
+        nonNull(extent, "extent");
+        String m = "blockStatus";
+        require(m);
+        checkFlags(m, flags, CmdFlag.REQ_ONE);
+        if (strict(Strict.COMMANDS)) {
+            if (!negotiated.structuredReplies) {
+                throw error(m, "server does not support structured replies", Errno.ENOTSUP);
+            }
+            if (!negotiated.metaContextsValid || negotiated.metaContexts.isEmpty()) {
+                throw error(m, "did not negotiate any metadata contexts, either you did not call "
+                        + "addMetaContext before connecting or the server does not support it", Errno.ENOTSUP);
+            }
+        }
+        checkRange(m, Nbd.CMD_BLOCK_STATUS, offset, count, Errno.EINVAL);
+        execute(m, new Command(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent));
+    }
+
+    /**
+     * Sends NBD_CMD_DISC and waits until the server closes the connection.
+     * Commands in flight complete first.
+     */
+    public void shutdown() {
+        shutdown(0);
+    }
+
+    public void shutdown(int flags) {
+        String m = "shutdown";
+        if ((flags & ~Shutdown.MASK) != 0) {
+            throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+        require(m);
+        Transmission t = transmission;
+        if (!t.discSent()) {
+            try {
+                t.submit(new Command(Nbd.CMD_DISC, 0, 0, 0, null, null, null));
+            } catch (NbdError e) {
+                throw error(m, e);
+            }
+        }
+        awaitClose(t);
+    }
+
+    /**
+     * Waits for the server to hang up after NBD_CMD_DISC: without limit while
+     * commands are in flight, then briefly, and then hangs up itself so that a
+     * server that never closes cannot hold us.
+     */
+    private void awaitClose(Transmission t) {
+        lock.lock();
+        try {
+            long idleSince = -1;
+            while (state == State.READY) {
+                if (t.inFlight() > 0) {
+                    idleSince = -1;
+                } else if (idleSince < 0) {
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(2)) {
+                    break;
+                }
+                changed.await(50, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+        if (state == State.READY) {
+            debug.log("shutdown", "server did not close the connection after NBD_CMD_DISC; closing it");
+            lock.lock();
+            try {
+                setState(State.CLOSED);
+            } finally {
+                lock.unlock();
+            }
+            t.terminate("connection shut down");
+        }
+    }
+
+    private boolean strict(int flag) {
+        return (strict & flag) != 0;
+    }
+
+    private void checkFlags(String m, int flags, int allowed) {
+        if ((flags & ~0xffff) != 0 || (strict(Strict.FLAGS) && (flags & ~allowed) != 0)) {
+            throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+    }
+
+    private void checkWritable(String m, int flags) {
+        if (!strict(Strict.COMMANDS)) {
+            return;
+        }
+        if (negotiated.export.has(Nbd.TFLAG_READ_ONLY)) {
+            throw error(m, "server does not support write operations", Errno.EPERM);
+        }
+        if ((flags & CmdFlag.FUA) != 0 && !negotiated.export.has(Nbd.TFLAG_SEND_FUA)) {
+            throw error(m, "server does not support the FUA flag", Errno.EINVAL);
+        }
+    }
+
+    /** Size, bounds and alignment checks of libnbd's common command path; {@code boundsErrno} is per command. */
+    private void checkRange(String m, int type, long offset, long count, int boundsErrno) {
+        if (strict(Strict.ZERO_SIZE) && count == 0) {
+            throw error(m, "count cannot be 0", Errno.EINVAL);
+        }
+        long size = negotiated.export.size;
+        if (strict(Strict.BOUNDS) && (Long.compareUnsigned(offset, size) > 0
+                || Long.compareUnsigned(count, size - offset) > 0)) {
+            throw error(m, "request out of bounds", boundsErrno);
+        }
+        long min = Integer.toUnsignedLong(negotiated.export.blockMinimum);
+        if (min > 0 && strict(Strict.ALIGN) && ((offset | count) & (min - 1)) != 0) {
+            throw error(m, "request is unaligned", Errno.EINVAL);
+        }
+        long limit = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? Nbd.MAX_REQUEST_SIZE
+                : negotiated.extendedHeaders ? Long.MAX_VALUE : 0xffffffffL;
+        if (Long.compareUnsigned(count, limit) > 0) {
+            throw error(m, "request too large: maximum request size is " + limit, Errno.ERANGE);
+        }
+    }
+
+    /** Sends {@code c}, waits for its reply, and turns a failure into an NbdException. */
+    private void execute(String m, Command c) {
+        Transmission t = transmission;
+        try {
+            t.submit(c);
+        } catch (NbdError e) {
+            throw error(m, e);
+        }
+        c.await();
+        signalEvent();
+        if (c.error() != 0) {
+            String detail = c.errorMessage() != null ? c.errorMessage() : Nbd.commandName(c.type) + ": command failed";
+            throw error(m, detail + ": " + Strerror.of(c.error()), c.error());
+        }
+    }
+
+    // ---------------------------------------------------------------- subprocess, close
+
+    /** Sends {@code signum} (0 means SIGTERM) to the subprocess started by a connect call. */
+    public void killSubprocess(int signum) {
+        if (signum < 0) {
+            throw error("killSubprocess", "invalid signal number: " + signum, Errno.EINVAL);
+        }
+        Subprocess c = child;
+        if (c == null) {
+            throw error("killSubprocess", "no subprocess exists", Errno.ESRCH);
+        }
+        try {
+            c.kill(signum == 0 ? 15 : signum);
+        } catch (IOException e) {
+            throw error("killSubprocess", "kill: " + e.getMessage(), Errno.ESRCH);
+        }
+    }
+
+    /** The pid of the subprocess started by a connect call. */
+    public long getSubprocessPid() {
+        Subprocess c = child;
+        if (c == null) {
+            throw error("getSubprocessPid", "no subprocess exists", Errno.ESRCH);
+        }
+        return c.pid();
+    }
+
+    /**
+     * Closes the connection and releases everything: the reply reader ends,
+     * commands in flight fail, a subprocess is reaped (a socket-activated one
+     * is sent SIGTERM first, as libnbd does). Idempotent; safe in any state and
+     * from any thread.
+     */
+    @Override
+    public void close() {
+        List<AutoCloseable> toClose;
+        Thread connecting;
+        lock.lock();
+        try {
+            if (released) {
+                return;
+            }
+            released = true;
+            toClose = new ArrayList<>(pendingConnect);
+            pendingConnect.clear();
+            connecting = connectThread;
+            if (state != State.CREATED) {
+                setState(State.CLOSED);
+            }
+        } finally {
+            lock.unlock();
+        }
+        debug.log("close", "closing handle");
+        for (AutoCloseable c : toClose) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // Best effort: the descriptor is being abandoned.
+            }
+        }
+        Transmission t = transmission;
+        if (t != null) {
+            t.terminate("handle closed");
+        }
+        WireChannel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+        if (connecting != null && connecting != Thread.currentThread()) {
+            try {
+                connecting.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        reapChild();
+    }
+
+    private void reapChild() {
+        Subprocess c = child;
+        if (c != null) {
+            // A server on a socketpair exits when it sees EOF; a socket-activated one may keep listening.
+            c.terminate(socketActivationDir != null ? Duration.ZERO : Duration.ofSeconds(2));
+        }
+        Path dir = socketActivationDir;
+        if (dir != null) {
+            Connector.deleteQuietly(dir.resolve("sock"), dir);
+        }
+    }
+}

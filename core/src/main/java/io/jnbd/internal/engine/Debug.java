@@ -1,0 +1,25 @@
+package io.jnbd.internal.engine;
+
+/** Where the engine sends debug messages; cheap when debugging is off. */
+public interface Debug {
+    boolean enabled();
+
+    void emit(String context, String message);
+
+    default void log(String context, String message) {
+        if (enabled()) {
+            emit(context, message);
+        }
+    }
+
+    Debug OFF = new Debug() {
+        @Override
+        public boolean enabled() {
+            return false;
+        }
+
+        @Override
+        public void emit(String context, String message) {
+        }
+    };
+}

@@ -1,0 +1,50 @@
+package io.jnbd.internal.engine;
+
+import io.jnbd.internal.protocol.ExportInfo;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the handshake established; read by the handle's getters. */
+public final class Negotiated {
+    /** "oldstyle", "newstyle" or "newstyle-fixed"; null before the greeting. */
+    public volatile String protocol;
+    /** Handshake flags both sides agreed on. */
+    public volatile int handshakeFlags;
+    public volatile boolean structuredReplies;
+    public volatile boolean extendedHeaders;
+    /** Export details from the last successful NBD_OPT_INFO/GO or EXPORT_NAME. */
+    public final ExportInfo export = new ExportInfo();
+    public volatile boolean exportKnown;
+    /** Meta contexts the server agreed to, in reply order; ids for block status replies. */
+    public final List<MetaContext> metaContexts = new ArrayList<>();
+    /** True once NBD_OPT_SET_META_CONTEXT has been answered for the current export. */
+    public volatile boolean metaContextsValid;
+
+    public record MetaContext(int id, String name) {
+    }
+
+    public synchronized String metaContextName(int id) {
+        for (MetaContext m : metaContexts) {
+            if (m.id() == id) {
+                return m.name();
+            }
+        }
+        return null;
+    }
+
+    public synchronized boolean hasMetaContext(String name) {
+        for (MetaContext m : metaContexts) {
+            if (m.name().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    synchronized void setMetaContexts(List<MetaContext> list) {
+        metaContexts.clear();
+        metaContexts.addAll(list);
+        metaContextsValid = true;
+    }
+}

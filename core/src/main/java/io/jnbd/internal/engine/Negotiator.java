@@ -1,0 +1,391 @@
+package io.jnbd.internal.engine;
+
+import io.jnbd.internal.protocol.Errno;
+import io.jnbd.internal.protocol.Nbd;
+import io.jnbd.internal.protocol.OptionReply;
+import io.jnbd.internal.protocol.Options;
+import io.jnbd.internal.protocol.ProtocolException;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * The handshake: greeting, then one option exchange per call. Blocking, on
+ * the calling thread; one call at a time (the handle's state guarantees it).
+ *
+ * <p>Errors: a server that breaks the protocol or a broken connection gives a
+ * fatal {@link NbdError}; an option the server refuses gives a non-fatal one,
+ * so that opt mode can go on.
+ */
+public final class Negotiator {
+    private static final int OLDSTYLE_REST = 8 + 2 + 2 + 124;
+
+    private final WireChannel ch;
+    private final Negotiated result;
+    private final Debug debug;
+    /** Server's handshake flags, masked by ours. */
+    private int flags;
+
+    public Negotiator(WireChannel ch, Negotiated result, Debug debug) {
+        this.ch = ch;
+        this.result = result;
+        this.debug = debug;
+    }
+
+    /** Where the greeting left us. */
+    public enum Greeting { OLDSTYLE_READY, NEWSTYLE }
+
+    /** Reads the server's greeting and sends our flags (newstyle). */
+    public Greeting greet(HandshakeConfig cfg) throws NbdError {
+        try {
+            ByteBuffer b = ch.need(16);
+            long magic = b.getLong();
+            if (magic != Nbd.NBDMAGIC) {
+                throw fatal("handshake: server did not send expected NBD magic", Errno.EPROTO);
+            }
+            long version = b.getLong();
+            if (version == Nbd.OLDSTYLE_MAGIC) {
+                return oldstyle();
+            }
+            if (version != Nbd.IHAVEOPT) {
+                throw fatal("handshake: server is not either an oldstyle or fixed newstyle NBD server", Errno.EPROTO);
+            }
+            int gflags = Short.toUnsignedInt(ch.need(2).getShort());
+            flags = gflags & cfg.handshakeFlags();
+            result.handshakeFlags = flags;
+            result.protocol = (flags & Nbd.FLAG_FIXED_NEWSTYLE) != 0 ? "newstyle-fixed" : "newstyle";
+            debug.log("handshake", "server flags 0x" + Integer.toHexString(gflags) + ", using 0x"
+                    + Integer.toHexString(flags) + " (" + result.protocol + ")");
+            ch.write(ByteBuffer.allocate(4).putInt(flags).flip());
+            return Greeting.NEWSTYLE;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    private Greeting oldstyle() throws NbdError, IOException {
+        ByteBuffer b = ch.need(OLDSTYLE_REST);
+        long size = b.getLong();
+        int gflags = Short.toUnsignedInt(b.getShort());
+        int eflags = Short.toUnsignedInt(b.getShort());
+        b.position(b.position() + 124);
+        if (gflags != 0) {
+            throw fatal("handshake: oldstyle server should not set gflags", Errno.EPROTO);
+        }
+        result.protocol = "oldstyle";
+        setExport(size, eflags, null);
+        return Greeting.OLDSTYLE_READY;
+    }
+
+    private boolean fixedNewstyle() {
+        return (flags & Nbd.FLAG_FIXED_NEWSTYLE) != 0;
+    }
+
+    /**
+     * The options sent before the caller gets control: extended headers, then
+     * structured replies unless extended headers already imply them.
+     */
+    public void automaticOptions(HandshakeConfig cfg) throws NbdError {
+        if (!fixedNewstyle()) {
+            return;
+        }
+        if (cfg.requestExtendedHeaders()) {
+            extendedHeaders();
+        }
+        if (cfg.requestStructuredReplies() && !result.extendedHeaders) {
+            structuredReply();
+        }
+    }
+
+    /** NBD_OPT_EXTENDED_HEADERS; true if the server agreed. */
+    public boolean extendedHeaders() throws NbdError {
+        if (result.extendedHeaders) {
+            return true;
+        }
+        OptionReply r = simpleOption(Nbd.OPT_EXTENDED_HEADERS);
+        if (r.type() == Nbd.REP_ACK) {
+            result.extendedHeaders = true;
+            result.structuredReplies = true;
+            return true;
+        }
+        return false;
+    }
+
+    /** NBD_OPT_STRUCTURED_REPLY; true if the server agreed. */
+    public boolean structuredReply() throws NbdError {
+        if (result.structuredReplies) {
+            return true;
+        }
+        OptionReply r = simpleOption(Nbd.OPT_STRUCTURED_REPLY);
+        if (r.type() == Nbd.REP_ACK) {
+            result.structuredReplies = true;
+            return true;
+        }
+        return false;
+    }
+
+    /** Sends an option without payload that is answered by ACK or an error; returns the reply. */
+    private OptionReply simpleOption(int option) throws NbdError {
+        try {
+            ch.write(Options.empty(option));
+            OptionReply r = readReply(option);
+            ByteBuffer payload = readPayload(r);
+            if (r.isError()) {
+                debug.log("handshake", Nbd.optionName(option) + " refused: " + describe(r, payload));
+            } else if (r.type() != Nbd.REP_ACK) {
+                throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type()) + " to "
+                        + Nbd.optionName(option), Errno.EPROTO);
+            }
+            return r;
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    /**
+     * NBD_OPT_GO or NBD_OPT_INFO for the configured export, preceded by
+     * NBD_OPT_SET_META_CONTEXT when meta contexts are wanted. A server without
+     * fixed newstyle, or one that does not know GO, gets NBD_OPT_EXPORT_NAME
+     * (GO only: INFO has no fallback).
+     */
+    public void goOrInfo(HandshakeConfig cfg, boolean go) throws NbdError {
+        int option = go ? Nbd.OPT_GO : Nbd.OPT_INFO;
+        if (!fixedNewstyle()) {
+            if (!go) {
+                throw new NbdError("handshake: server is not using fixed newstyle", Errno.ENOTSUP, false);
+            }
+            exportName(cfg);
+            return;
+        }
+        if (cfg.requestMetaContext() && result.structuredReplies && !cfg.metaContexts().isEmpty()) {
+            setMetaContexts(cfg);
+        }
+        List<Integer> infos = new ArrayList<>();
+        if (cfg.fullInfo()) {
+            infos.add(Nbd.INFO_NAME);
+            infos.add(Nbd.INFO_DESCRIPTION);
+        }
+        if (cfg.requestBlockSize()) {
+            infos.add(Nbd.INFO_BLOCK_SIZE);
+        }
+        try {
+            ch.write(Options.infoOrGo(option, cfg.exportName(), infos.stream().mapToInt(Integer::intValue).toArray()));
+            result.export.reset();
+            result.exportKnown = false;
+            while (true) {
+                OptionReply r = readReply(option);
+                ByteBuffer payload = readPayload(r);
+                if (r.type() == Nbd.REP_INFO) {
+                    OptionReply.decodeInfo(payload, result.export);
+                    continue;
+                }
+                if (r.type() == Nbd.REP_ACK) {
+                    if (!result.export.haveExport) {
+                        throw fatal("handshake: server omitted NBD_INFO_EXPORT reply to " + Nbd.optionName(option),
+                                Errno.EPROTO);
+                    }
+                    result.exportKnown = true;
+                    debug.log("handshake", "export size " + result.export.size + ", flags 0x"
+                            + Integer.toHexString(result.export.flags));
+                    return;
+                }
+                if (!r.isError()) {
+                    throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type()) + " to "
+                            + Nbd.optionName(option), Errno.EPROTO);
+                }
+                String msg = OptionReply.decodeErrorMessage(payload);
+                if (r.type() == Nbd.REP_ERR_UNSUP && go) {
+                    debug.log("handshake", "server lacks NBD_OPT_GO, falling back to NBD_OPT_EXPORT_NAME");
+                    exportName(cfg);
+                    return;
+                }
+                throw goError(r.type(), option, cfg.exportName(), msg);
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        } catch (ProtocolException e) {
+            throw fatal(e.getMessage(), e.errno());
+        }
+    }
+
+    private static NbdError goError(int type, int option, String exportName, String serverMessage) {
+        String opt = Nbd.optionName(option);
+        String suffix = serverMessage.isEmpty() ? "" : " (server said: " + serverMessage + ")";
+        return switch (type) {
+            case Nbd.REP_ERR_UNSUP -> new NbdError("handshake: server lacks " + opt + " support" + suffix,
+                    Errno.ENOTSUP, false);
+            case Nbd.REP_ERR_POLICY, Nbd.REP_ERR_PLATFORM -> new NbdError("handshake: server policy prevents "
+                    + opt + suffix, Errno.EPERM, false);
+            case Nbd.REP_ERR_INVALID, Nbd.REP_ERR_TOO_BIG -> new NbdError("handshake: server rejected " + opt
+                    + " as invalid" + suffix, Errno.EINVAL, false);
+            case Nbd.REP_ERR_TLS_REQD -> new NbdError("handshake: server requires TLS encryption first" + suffix,
+                    Errno.ENOTSUP, false);
+            case Nbd.REP_ERR_UNKNOWN -> new NbdError("handshake: server has no export named '" + exportName + "'"
+                    + suffix, Errno.ENOENT, false);
+            case Nbd.REP_ERR_SHUTDOWN -> new NbdError("handshake: server is shutting down" + suffix,
+                    Errno.ESHUTDOWN, false);
+            case Nbd.REP_ERR_BLOCK_SIZE_REQD -> new NbdError("handshake: server requires specific block sizes"
+                    + suffix, Errno.EINVAL, false);
+            case Nbd.REP_ERR_EXT_HEADER_REQD -> new NbdError("handshake: server requires extended headers" + suffix,
+                    Errno.ENOTSUP, false);
+            default -> new NbdError("handshake: unknown reply from " + opt + ": 0x" + Integer.toHexString(type)
+                    + suffix, Errno.EPROTO, false);
+        };
+    }
+
+    /** NBD_OPT_EXPORT_NAME: ends the handshake; a server that rejects the name just hangs up. */
+    private void exportName(HandshakeConfig cfg) throws NbdError {
+        try {
+            ch.write(Options.exportName(cfg.exportName()));
+            int n = 8 + 2 + ((flags & Nbd.FLAG_NO_ZEROES) != 0 ? 0 : 124);
+            ByteBuffer b;
+            try {
+                b = ch.need(n);
+            } catch (ConnectionClosedException e) {
+                throw fatal("handshake: server closed the connection after NBD_OPT_EXPORT_NAME; is the export name '"
+                        + cfg.exportName() + "' valid?", Errno.ENOENT);
+            }
+            long size = b.getLong();
+            int eflags = Short.toUnsignedInt(b.getShort());
+            b.position(b.position() + n - 10);
+            result.export.reset();
+            setExport(size, eflags, null);
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    private void setExport(long size, int eflags, String name) throws NbdError {
+        if (size < 0) {
+            throw fatal("handshake: export size " + Long.toUnsignedString(size) + " is too large", Errno.EOVERFLOW);
+        }
+        result.export.size = size;
+        result.export.flags = eflags;
+        result.export.haveExport = true;
+        result.export.canonicalName = name;
+        result.exportKnown = true;
+        debug.log("handshake", "export size " + size + ", flags 0x" + Integer.toHexString(eflags));
+    }
+
+    /** NBD_OPT_SET_META_CONTEXT for the configured export and queries. */
+    private void setMetaContexts(HandshakeConfig cfg) throws NbdError {
+        int option = Nbd.OPT_SET_META_CONTEXT;
+        try {
+            ch.write(Options.metaContext(option, cfg.exportName(), cfg.metaContexts()));
+            List<Negotiated.MetaContext> agreed = new ArrayList<>();
+            while (true) {
+                OptionReply r = readReply(option);
+                ByteBuffer payload = readPayload(r);
+                if (r.type() == Nbd.REP_META_CONTEXT) {
+                    OptionReply.MetaContext m = OptionReply.decodeMetaContext(payload);
+                    debug.log("handshake", "meta context " + m.name() + " has id " + m.id());
+                    agreed.add(new Negotiated.MetaContext(m.id(), m.name()));
+                } else if (r.type() == Nbd.REP_ACK) {
+                    result.setMetaContexts(agreed);
+                    return;
+                } else if (r.isError()) {
+                    debug.log("handshake", "NBD_OPT_SET_META_CONTEXT refused: " + describe(r, payload));
+                    result.setMetaContexts(List.of());
+                    return;
+                } else {
+                    throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type())
+                            + " to NBD_OPT_SET_META_CONTEXT", Errno.EPROTO);
+                }
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        } catch (ProtocolException e) {
+            throw fatal(e.getMessage(), e.errno());
+        }
+    }
+
+    /** NBD_OPT_LIST: calls {@code each} per export; returns how many. */
+    public int list(BiConsumer<String, String> each) throws NbdError {
+        if (!fixedNewstyle()) {
+            throw new NbdError("handshake: server is not using fixed newstyle", Errno.ENOTSUP, false);
+        }
+        int option = Nbd.OPT_LIST;
+        try {
+            ch.write(Options.empty(option));
+            int count = 0;
+            while (true) {
+                OptionReply r = readReply(option);
+                ByteBuffer payload = readPayload(r);
+                if (r.type() == Nbd.REP_SERVER) {
+                    OptionReply.Server s = OptionReply.decodeServer(payload);
+                    each.accept(s.name(), s.description());
+                    count++;
+                } else if (r.type() == Nbd.REP_ACK) {
+                    return count;
+                } else if (r.isError()) {
+                    int errno = r.type() == Nbd.REP_ERR_POLICY ? Errno.EPERM : Errno.ENOTSUP;
+                    throw new NbdError("unexpected response, possibly the server does not support listing exports"
+                            + (payload.hasRemaining() ? " (server said: " + describe(r, payload) + ")" : ""),
+                            errno, false);
+                } else {
+                    throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type())
+                            + " to NBD_OPT_LIST", Errno.EPROTO);
+                }
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        } catch (ProtocolException e) {
+            throw fatal(e.getMessage(), e.errno());
+        }
+    }
+
+    /**
+     * NBD_OPT_ABORT: the server should ACK and hang up; either way we shut
+     * down our side. Errors after sending are not the caller's concern.
+     */
+    public void abort() throws NbdError {
+        if (!fixedNewstyle()) {
+            throw fatal("handshake: server is not using fixed newstyle", Errno.ENOTSUP);
+        }
+        try {
+            ch.write(Options.empty(Nbd.OPT_ABORT));
+            ch.transport().shutdownOutput();
+        } catch (IOException e) {
+            debug.log("handshake", "NBD_OPT_ABORT: " + e.getMessage());
+        }
+    }
+
+    private OptionReply readReply(int option) throws IOException, NbdError {
+        try {
+            return OptionReply.decodeHeader(ch.need(OptionReply.HEADER_SIZE), option);
+        } catch (ProtocolException e) {
+            throw fatal(e.getMessage(), e.errno());
+        }
+    }
+
+    /** Reads a reply's payload; its length was bounded when the header was decoded. */
+    private ByteBuffer readPayload(OptionReply r) throws IOException {
+        ByteBuffer p = ByteBuffer.allocate(r.length());
+        ch.readFully(p);
+        return p.flip();
+    }
+
+    private static String describe(OptionReply r, ByteBuffer payload) {
+        String msg = OptionReply.decodeErrorMessage(payload.duplicate());
+        return "0x" + Integer.toHexString(r.type()) + (msg.isEmpty() ? "" : " " + msg);
+    }
+
+    private static NbdError fatal(String message, int errno) {
+        return new NbdError(message, errno, true);
+    }
+
+    static NbdError ioError(IOException e) {
+        int errno = e instanceof ConnectionClosedException ? Errno.ENOTCONN : errnoOf(e);
+        return new NbdError(e.getMessage() == null ? e.toString() : e.getMessage(), errno, true, e);
+    }
+
+    static int errnoOf(IOException e) {
+        if (e instanceof io.jnbd.internal.posix.PosixException p) {
+            return p.errno();
+        }
+        return Errno.EIO;
+    }
+}

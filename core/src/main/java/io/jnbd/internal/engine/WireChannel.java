@@ -1,0 +1,130 @@
+package io.jnbd.internal.engine;
+
+import io.jnbd.internal.transport.Transport;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A transport with a read-ahead buffer and a write lock.
+ *
+ * <p>Reads are for one thread at a time (the negotiator, then the reply
+ * reader). Small reads (headers) are served from the read-ahead buffer so
+ * that one system call brings many of them; large payloads are read straight
+ * into the caller's buffer once the read-ahead is drained. Writes from many
+ * threads are serialized whole, so each request leaves in one piece.
+ */
+public final class WireChannel implements AutoCloseable {
+    private static final int READ_AHEAD = 64 * 1024;
+    /** Payloads at least this large skip the read-ahead buffer. */
+    private static final int DIRECT_READ_THRESHOLD = 16 * 1024;
+
+    private final Transport transport;
+    /** Unread bytes are between position and limit. */
+    private final ByteBuffer in = ByteBuffer.allocateDirect(READ_AHEAD).flip();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final LongAdder bytesSent = new LongAdder();
+    private final LongAdder bytesReceived = new LongAdder();
+
+    public WireChannel(Transport transport) {
+        this.transport = transport;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    /**
+     * Returns the read-ahead buffer with at least {@code n} unread bytes from its
+     * position; the caller consumes them with relative gets.
+     */
+    public ByteBuffer need(int n) throws IOException {
+        if (n > in.capacity()) {
+            throw new IllegalArgumentException("read of " + n + " bytes exceeds the read-ahead buffer");
+        }
+        if (in.remaining() >= n) {
+            return in;
+        }
+        in.compact();
+        try {
+            while (in.position() < n) {
+                fill(in);
+            }
+        } finally {
+            in.flip();
+        }
+        return in;
+    }
+
+    /** Reads exactly {@code dst.remaining()} bytes into {@code dst}. */
+    public void readFully(ByteBuffer dst) throws IOException {
+        int buffered = Math.min(in.remaining(), dst.remaining());
+        if (buffered > 0) {
+            int oldLimit = in.limit();
+            in.limit(in.position() + buffered);
+            dst.put(in);
+            in.limit(oldLimit);
+        }
+        while (dst.hasRemaining()) {
+            if (dst.remaining() >= DIRECT_READ_THRESHOLD) {
+                fill(dst);
+            } else {
+                ByteBuffer b = need(dst.remaining());
+                int oldLimit = b.limit();
+                b.limit(b.position() + dst.remaining());
+                dst.put(b);
+                b.limit(oldLimit);
+            }
+        }
+    }
+
+    /** Reads and discards {@code n} bytes. */
+    public void skip(long n) throws IOException {
+        while (n > 0) {
+            if (!in.hasRemaining()) {
+                need(1);
+            }
+            int k = (int) Math.min(n, in.remaining());
+            in.position(in.position() + k);
+            n -= k;
+        }
+    }
+
+    private void fill(ByteBuffer dst) throws IOException {
+        int r = transport.read(dst);
+        if (r < 0) {
+            throw new ConnectionClosedException();
+        }
+        bytesReceived.add(r);
+    }
+
+    /** Writes all the buffers as one unit with respect to other writers. */
+    public void write(ByteBuffer... srcs) throws IOException {
+        long total = 0;
+        for (ByteBuffer b : srcs) {
+            total += b.remaining();
+        }
+        writeLock.lock();
+        try {
+            transport.write(srcs);
+        } finally {
+            writeLock.unlock();
+        }
+        bytesSent.add(total);
+    }
+
+    public long bytesSent() {
+        return bytesSent.sum();
+    }
+
+    public long bytesReceived() {
+        return bytesReceived.sum();
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}

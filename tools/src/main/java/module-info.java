@@ -1,0 +1,7 @@
+/** jnbd's command-line tools: info, copy, dump, sh (see shared/CLI.md). */
+module io.jnbd.tools {
+    requires io.jnbd;
+    requires info.picocli;
+
+    opens io.jnbd.tools to info.picocli;
+}
