@@ -204,16 +204,6 @@ public final class NbdHandle implements AutoCloseable {
         changed.signalAll();
     }
 
-    private void signalEvent() {
-        lock.lock();
-        try {
-            events++;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
     private static <T> T nonNull(T value, String name) {
         return Objects.requireNonNull(value, name);
     }
@@ -1022,6 +1012,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         try {
             T result = exchange.run(negotiator, cfg);
+            // optGo has moved on to READY (or a close got in first); every other option returns to NEGOTIATING.
             moveTo(State.OPTION, State.NEGOTIATING);
             return result;
         } catch (NbdError e) {
@@ -1038,17 +1029,9 @@ public final class NbdHandle implements AutoCloseable {
     public void optGo() {
         option("optGo", (n, cfg) -> {
             n.goOrInfo(cfg, true);
+            startTransmission();
             return null;
         });
-        lock.lock();
-        try {
-            if (state == State.NEGOTIATING) {
-                state = State.HANDSHAKING;
-            }
-        } finally {
-            lock.unlock();
-        }
-        startTransmission();
     }
 
     /** NBD_OPT_INFO for the current export name: the export's details, and stay negotiating. */
@@ -1531,7 +1514,6 @@ public final class NbdHandle implements AutoCloseable {
             throw error(m, e);
         }
         c.await();
-        signalEvent();
         if (c.error() != 0) {
             String detail = c.errorMessage() != null ? c.errorMessage() : Nbd.commandName(c.type) + ": command failed";
             throw error(m, detail + ": " + Strerror.of(c.error()), c.error());
