@@ -115,18 +115,28 @@ public final class Posix {
      * @throws PosixException naming cid and port, with the errno of socket(2) or connect(2)
      */
     public static Fd vsockConnect(int cid, int port) throws IOException {
-        String peer = "vsock cid " + Integer.toUnsignedString(cid) + " port " + Integer.toUnsignedString(port);
+        return vsockConnect(sockaddrVm(cid, port),
+                "vsock cid " + Integer.toUnsignedString(cid) + " port " + Integer.toUnsignedString(port));
+    }
+
+    /**
+     * The socket and connect steps of {@link #vsockConnect(int, int)} for any
+     * encoded address. Tests use an address the kernel rejects before choosing
+     * a vsock transport: on a machine without vsock loopback, any well-formed
+     * connect leaves the machine through the guest-to-host transport.
+     */
+    static Fd vsockConnect(byte[] sockaddr, String peer) throws IOException {
         requireAvailable("connect to " + peer);
         int s = Libc.socket(Libc.AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
         if (s < 0) {
             throw new PosixException("socket(AF_VSOCK) for " + peer, -s);
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addr = arena.allocateFrom(JAVA_BYTE, sockaddrVm(cid, port));
+            MemorySegment addr = arena.allocateFrom(JAVA_BYTE, sockaddr);
             int r;
             // A signal aborts a vsock connect and resets the socket, so it can simply be redone.
             do {
-                r = Libc.connect(s, addr, SOCKADDR_VM_SIZE);
+                r = Libc.connect(s, addr, sockaddr.length);
             } while (r == -Libc.EINTR);
             if (r < 0) {
                 Libc.close(s);
