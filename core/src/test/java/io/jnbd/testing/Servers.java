@@ -73,11 +73,16 @@ public final class Servers {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             process.destroy();
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+            try {
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    process.waitFor();
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
-                process.waitFor();
+                Thread.currentThread().interrupt();
             }
         }
     }
