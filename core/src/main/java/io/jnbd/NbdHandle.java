@@ -1516,7 +1516,9 @@ public final class NbdHandle implements AutoCloseable {
         c.await();
         if (c.error() != 0) {
             String detail = c.errorMessage() != null ? c.errorMessage() : Nbd.commandName(c.type) + ": command failed";
-            throw error(m, detail + ": " + Strerror.of(c.error()), c.error());
+            // A system call's error (a reset connection) already ends with its strerror text.
+            String reason = Strerror.of(c.error());
+            throw error(m, detail.endsWith(reason) ? detail : detail + ": " + reason, c.error());
         }
     }
 

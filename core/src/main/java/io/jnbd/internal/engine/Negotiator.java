@@ -259,6 +259,11 @@ public final class Negotiator {
     }
 
     private void setExport(long size, int eflags, String name) throws NbdError {
+        try {
+            OptionReply.checkExportFlags(eflags);
+        } catch (ProtocolException e) {
+            throw fatal(e.getMessage(), e.errno());
+        }
         if (size < 0) {
             throw fatal("handshake: export size " + Long.toUnsignedString(size) + " is too large", Errno.EOVERFLOW);
         }
@@ -382,9 +387,20 @@ public final class Negotiator {
         return new NbdError(e.getMessage() == null ? e.toString() : e.getMessage(), errno, true, e);
     }
 
+    /** The errno behind an I/O error; the JDK's socket errors carry only their strerror text. */
     static int errnoOf(IOException e) {
         if (e instanceof io.jnbd.internal.posix.PosixException p) {
             return p.errno();
+        }
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("Connection reset")) {
+            return Errno.ECONNRESET;
+        }
+        if (m.contains("Broken pipe")) {
+            return Errno.EPIPE;
+        }
+        if (e instanceof java.nio.channels.ClosedChannelException) {
+            return Errno.ESHUTDOWN;
         }
         return Errno.EIO;
     }

@@ -2,6 +2,7 @@ package io.jnbd.internal.engine;
 
 import io.jnbd.ChunkCallback;
 import io.jnbd.ErrorHolder;
+import io.jnbd.internal.protocol.BlockStatusChunk;
 import io.jnbd.internal.protocol.Errno;
 import io.jnbd.internal.protocol.Nbd;
 import io.jnbd.internal.protocol.ProtocolException;
@@ -25,10 +26,10 @@ import java.util.Map;
  * an error, and the listener hears about it once.
  */
 public final class Transmission {
-    /** Bound on one block status chunk: a million extents. */
-    private static final long MAX_BLOCK_STATUS_LENGTH = 4 + 8L * 1024 * 1024;
-
-    /** Told once when the connection ends: {@code cause} null means a clean close after NBD_CMD_DISC. */
+    /**
+     * Told once when the connection ends, before the commands in flight complete:
+     * {@code cause} null means a clean close after NBD_CMD_DISC.
+     */
     public interface Listener {
         void connectionEnded(NbdError cause);
     }
@@ -182,6 +183,11 @@ public final class Transmission {
     }
 
     private void simpleReply(Command c) throws IOException {
+        if (c.type == Nbd.CMD_READ && structured) {
+            // The spec forbids this, but the framing is intact: like libnbd, fail just this read.
+            c.fail(Errno.EPROTO, "server sent a simple reply to NBD_CMD_READ after structured replies were "
+                    + "negotiated");
+        }
         if (header.error != 0) {
             int errno = Nbd.errnoOfWireError(header.error);
             c.fail(errno, null);
@@ -201,7 +207,8 @@ public final class Transmission {
             }
             case Nbd.REPLY_TYPE_OFFSET_DATA -> offsetData(c, len);
             case Nbd.REPLY_TYPE_OFFSET_HOLE -> offsetHole(c, len);
-            case Nbd.REPLY_TYPE_BLOCK_STATUS -> blockStatus(c, len);
+            case Nbd.REPLY_TYPE_BLOCK_STATUS -> blockStatus(c, len, false);
+            case Nbd.REPLY_TYPE_BLOCK_STATUS_EXT -> blockStatus(c, len, true);
             case Nbd.REPLY_TYPE_ERROR, Nbd.REPLY_TYPE_ERROR_OFFSET -> errorChunk(c, len);
             default -> {
                 if ((header.type & Nbd.REPLY_TYPE_ERROR_BIT) == 0) {
@@ -296,16 +303,15 @@ public final class Transmission {
         }
     }
 
-    private void blockStatus(Command c, long len) throws IOException, ProtocolException {
-        expectType(c, Nbd.CMD_BLOCK_STATUS, "NBD_REPLY_TYPE_BLOCK_STATUS");
-        if (len < 12 || (len - 4) % 8 != 0 || len > MAX_BLOCK_STATUS_LENGTH) {
-            throw new ProtocolException("NBD_REPLY_TYPE_BLOCK_STATUS chunk has invalid length " + len);
-        }
-        int id = ch.need(4).getInt();
-        int[] entries = new int[(int) ((len - 4) / 4)];
-        ByteBuffer raw = ByteBuffer.allocate(entries.length * 4);
-        ch.readFully(raw);
-        raw.flip().asIntBuffer().get(entries);
+    private void blockStatus(Command c, long len, boolean extendedChunk) throws IOException, ProtocolException {
+        expectType(c, Nbd.CMD_BLOCK_STATUS, extendedChunk ? "NBD_REPLY_TYPE_BLOCK_STATUS_EXT"
+                : "NBD_REPLY_TYPE_BLOCK_STATUS");
+        BlockStatusChunk.checkLength(len, extendedChunk);
+        ByteBuffer payload = ByteBuffer.allocate((int) len);
+        ch.readFully(payload);
+        payload.flip();
+        int id = BlockStatusChunk.contextId(payload);
+        long[] pairs = BlockStatusChunk.decode(payload, extendedChunk);
         String name = negotiated.metaContextName(id);
         if (name == null) {
             debug.log("transmission", "ignoring block status for unknown meta context id " + id);
@@ -314,6 +320,7 @@ public final class Transmission {
         if (c.extentCallback == null) {
             return;
         }
+        int[] entries = BlockStatusChunk.toEntries32(pairs, negotiated.export.blockMinimum);
         ErrorHolder err = new ErrorHolder(c.error);
         int r;
         try {
@@ -388,11 +395,12 @@ public final class Transmission {
         if (cause != null) {
             debug.log("transmission", "connection ended: " + cause.getMessage());
         }
+        // The handle's state first: a caller woken by its failed command must find the handle dead.
+        listener.connectionEnded(cause);
         for (Command c : failed) {
             c.fail(cause == null ? Errno.ENOTCONN : cause.errno(),
                     cause == null ? "server closed the connection before replying" : cause.getMessage());
             c.complete();
         }
-        listener.connectionEnded(cause);
     }
 }

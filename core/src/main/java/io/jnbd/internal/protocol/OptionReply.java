@@ -93,6 +93,7 @@ public record OptionReply(int option, int type, int length) {
                 expectLength(p, 10, "NBD_INFO_EXPORT");
                 long size = p.getLong();
                 int flags = Short.toUnsignedInt(p.getShort());
+                checkExportFlags(flags);
                 if (size < 0) {
                     throw new ProtocolException("handshake: export size " + Long.toUnsignedString(size)
                             + " is too large", Errno.EOVERFLOW);
@@ -126,6 +127,13 @@ public record OptionReply(int option, int type, int length) {
                 }
             }
             default -> p.position(p.limit());
+        }
+    }
+
+    /** NBD_FLAG_HAS_FLAGS is always set, so flags of 0 mean a broken server (libnbd's check and message). */
+    public static void checkExportFlags(int flags) throws ProtocolException {
+        if (flags == 0) {
+            throw new ProtocolException("handshake: invalid eflags == 0 from server", Errno.EINVAL);
         }
     }
 

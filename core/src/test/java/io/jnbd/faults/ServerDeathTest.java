@@ -1,0 +1,126 @@
+package io.jnbd.faults;
+
+import io.jnbd.NbdException;
+import io.jnbd.NbdHandle;
+import io.jnbd.testing.ScriptedServer;
+import io.jnbd.testing.ScriptedServer.Replies;
+import io.jnbd.testing.Servers;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static io.jnbd.testing.ScriptedServer.CMD_READ;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A server that dies with commands in flight: every one of them fails,
+ * promptly and once, and the handle is dead.
+ */
+class ServerDeathTest extends FaultTestBase {
+    private static final int READS = 8;
+    /** A reset (the server died with our requests unread) is as honest an answer as end of stream. */
+    private static final Set<Integer> CONNECTION_LOST = Set.of(ENOTCONN, 104);
+
+    /** Starts {@link #READS} reads of 512 bytes, one per thread, each returning its failure or null. */
+    private static List<Future<NbdException>> readsInFlight(NbdHandle h, ExecutorService threads) {
+        List<Future<NbdException>> reads = new ArrayList<>();
+        for (int i = 0; i < READS; i++) {
+            long offset = 512L * i;
+            reads.add(threads.submit(() -> {
+                try {
+                    h.pread(new byte[512], offset);
+                    return null;
+                } catch (NbdException e) {
+                    return e;
+                }
+            }));
+        }
+        return reads;
+    }
+
+    /** Waits (within {@link #PROMPTLY}) for every read; each must have failed with one of {@code errnos}. */
+    private static void allFail(List<Future<NbdException>> reads, Set<Integer> errnos) {
+        List<NbdException> failures = assertTimeoutPreemptively(PROMPTLY, () -> {
+            List<NbdException> all = new ArrayList<>();
+            for (Future<NbdException> f : reads) {
+                all.add(f.get());
+            }
+            return all;
+        });
+        for (NbdException e : failures) {
+            assertTrue(e != null, "a read succeeded although the server died");
+            assertTrue(e.getMessage().startsWith("pread: "), e.getMessage());
+            assertTrue(errnos.contains(e.getErrno()), e.getErrno() + ": " + e.getMessage());
+            // "pread: read: Connection reset by peer", not the reason twice over.
+            String[] parts = e.getMessage().split(": ");
+            assertNotEquals(parts[parts.length - 2], parts[parts.length - 1], e.getMessage());
+        }
+    }
+
+    @Test
+    void scriptedServerHangsUpWithEightReadsInFlight() throws Exception {
+        try (ScriptedServer s = ScriptedServer.start(srv -> {
+                srv.handshake(Replies.STRUCTURED, 1 << 20);
+                // Hang up only once every read is on the server's side of the wire.
+                for (int i = 0; i < READS; i++) {
+                    srv.readRequest(CMD_READ);
+                }
+            });
+             NbdHandle h = newHandle();
+             ExecutorService threads = Executors.newFixedThreadPool(READS)) {
+            h.connectUnix(s.socket());
+            allFail(readsInFlight(h, threads), Set.of(ENOTCONN));
+            assertTrue(h.aioIsDead(), h.connectionState());
+            assertEquals(READS, s.received().stream().filter(m -> m.startsWith("command " + CMD_READ)).count());
+        }
+    }
+
+    /**
+     * nbdkit holds each read for 2 s; killed while 8 are in flight, its
+     * connection ends at once and so must all 8 reads.
+     */
+    @Test
+    void nbdkitKilledWithEightReadsInFlight() throws Exception {
+        CountDownLatch sent = new CountDownLatch(READS);
+        try (NbdHandle h = newHandle(); ExecutorService threads = Executors.newFixedThreadPool(READS)) {
+            h.connectCommand(List.of(Servers.require("nbdkit"), "-s", "--exit-with-parent", "--filter=delay",
+                    "memory", "1M", "delay-read=2"));
+            // The debug log tells when each request has left; nothing else in the API says so.
+            h.setDebugCallback((context, message) -> {
+                if (message.startsWith("sent NBD_CMD_READ")) {
+                    sent.countDown();
+                }
+                return 0;
+            });
+            h.setDebug(true);
+            List<Future<NbdException>> reads = readsInFlight(h, threads);
+            assertTrue(sent.await(2, TimeUnit.SECONDS), "reads were not sent");
+            h.killSubprocess(9);
+            allFail(reads, CONNECTION_LOST);
+            assertTrue(h.aioIsDead(), h.connectionState());
+        }
+    }
+
+    @Test
+    void nbdkitDiesDuringARead() throws Exception {
+        try (NbdHandle h = newHandle()) {
+            // The eval plugin runs each callback as a child of nbdkit: this read kills the server itself.
+            h.connectCommand(List.of(Servers.require("nbdkit"), "-s", "--exit-with-parent", "eval",
+                    "get_size=echo 1048576", "pread=kill -9 $PPID"));
+            NbdException e = fails(() -> h.pread(new byte[512], 0));
+            assertTrue(e.getMessage().startsWith("pread: "), e.getMessage());
+            assertTrue(CONNECTION_LOST.contains(e.getErrno()), e.getErrno() + ": " + e.getMessage());
+            assertTrue(h.aioIsDead(), h.connectionState());
+        }
+    }
+}
