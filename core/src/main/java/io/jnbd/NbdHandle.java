@@ -34,8 +34,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -89,14 +91,13 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
-    private static final ApiTable.Call PREAD = ApiTable.call("pread");
-    private static final ApiTable.Call PREAD_STRUCTURED = ApiTable.call("preadStructured");
-    private static final ApiTable.Call PWRITE = ApiTable.call("pwrite");
-
     private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled on every state change and command completion; {@link #poll} waits on it. */
+    /** Signalled on every state change, and on aio completions while someone polls. */
     private final Condition changed = lock.newCondition();
-    private long events;
+    /** Counts progress: state changes and aio completions. */
+    private final AtomicLong events = new AtomicLong();
+    /** Threads inside {@link #poll}; completions take the lock to wake them only when there are some. */
+    private final AtomicInteger pollers = new AtomicInteger();
     private long eventsSeenByPoll;
     /** Set when the handle dies; reported once by {@link #poll}. */
     private NbdError deathCause;
@@ -200,8 +201,21 @@ public final class NbdHandle implements AutoCloseable {
     /** Moves to {@code to} and wakes pollers; caller holds the lock. */
     private void setState(State to) {
         state = to;
-        events++;
+        events.incrementAndGet();
         changed.signalAll();
+    }
+
+    /** An aio command completed. The counter goes first, so a poller either sees it or is waiting to be woken. */
+    private void progress() {
+        events.incrementAndGet();
+        if (pollers.get() > 0) {
+            lock.lock();
+            try {
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     private static <T> T nonNull(T value, String name) {
@@ -263,7 +277,10 @@ public final class NbdHandle implements AutoCloseable {
 
     // ---------------------------------------------------------------- settings of the created state
 
-    /** Runs a setter in a permitted state, atomically with the state check. */
+    /**
+     * Runs a setter in a permitted state, atomically with the state check.
+     * Checks of the value belong in {@code apply}: libnbd checks the state first.
+     */
     private void setting(String method, Runnable apply) {
         lock.lock();
         try {
@@ -276,8 +293,8 @@ public final class NbdHandle implements AutoCloseable {
 
     public void setExportName(String exportName) {
         nonNull(exportName, "exportName");
-        byteLimit("setExportName", exportName, "export name");
         setting("setExportName", () -> {
+            byteLimit("setExportName", exportName, "export name");
             this.exportName = exportName;
             negotiated.metaContextsValid = false;
         });
@@ -419,10 +436,13 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     public void setHandshakeFlags(int flags) {
-        if ((flags & ~HandshakeFlag.MASK) != 0) {
-            throw error("setHandshakeFlags", "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
-        }
-        setting("setHandshakeFlags", () -> handshakeFlags = flags);
+        setting("setHandshakeFlags", () -> {
+            if ((flags & ~HandshakeFlag.MASK) != 0) {
+                throw error("setHandshakeFlags", "invalid value for flag: 0x" + Integer.toHexString(flags),
+                        Errno.EINVAL);
+            }
+            handshakeFlags = flags;
+        });
     }
 
     public int getHandshakeFlags() {
@@ -458,8 +478,8 @@ public final class NbdHandle implements AutoCloseable {
 
     public void addMetaContext(String name) {
         nonNull(name, "name");
-        byteLimit("addMetaContext", name, "meta context name");
         setting("addMetaContext", () -> {
+            byteLimit("addMetaContext", name, "meta context name");
             synchronized (metaContexts) {
                 metaContexts.add(name);
             }
@@ -490,11 +510,13 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     public void setUriAllowTransports(int mask) {
-        if ((mask & ~AllowTransport.MASK) != 0) {
-            throw error("setUriAllowTransports", "invalid value for flag: 0x" + Integer.toHexString(mask),
-                    Errno.EINVAL);
-        }
-        setting("setUriAllowTransports", () -> uriAllowTransports = mask);
+        setting("setUriAllowTransports", () -> {
+            if ((mask & ~AllowTransport.MASK) != 0) {
+                throw error("setUriAllowTransports", "invalid value for flag: 0x" + Integer.toHexString(mask),
+                        Errno.EINVAL);
+            }
+            uriAllowTransports = mask;
+        });
     }
 
     public void setUriAllowTls(Tls tls) {
@@ -508,12 +530,14 @@ public final class NbdHandle implements AutoCloseable {
 
     public void setSocketActivationName(String socketName) {
         nonNull(socketName, "socketName");
-        if (socketName.length() > 32 || !socketName.chars().allMatch(c -> c < 128 && Character.isLetterOrDigit(c)
-                || c == '_' || c == '-' || c == '.')) {
-            throw error("setSocketActivationName", "invalid socket activation name: must be a short alphanumeric "
-                    + "string", Errno.EINVAL);
-        }
-        setting("setSocketActivationName", () -> socketActivationName = socketName);
+        setting("setSocketActivationName", () -> {
+            if (socketName.length() > 32 || !socketName.chars().allMatch(c -> c < 128
+                    && Character.isLetterOrDigit(c) || c == '_' || c == '-' || c == '.')) {
+                throw error("setSocketActivationName", "invalid socket activation name: must be a short "
+                        + "alphanumeric string", Errno.EINVAL);
+            }
+            socketActivationName = socketName;
+        });
     }
 
     public String getSocketActivationName() {
@@ -561,9 +585,8 @@ public final class NbdHandle implements AutoCloseable {
     private void tcp(String method, boolean async, String hostname, String port) {
         nonNull(hostname, "hostname");
         nonNull(port, "port");
-        connectedHost = hostname;
         connect(method, async, () -> Connector.tcp(hostname, port, this::pending),
-                NbdUri.builder().tcp(hostname, port));
+                NbdUri.builder().tcp(hostname, port), hostname);
     }
 
     public void connectUnix(String unixsocket) {
@@ -576,7 +599,8 @@ public final class NbdHandle implements AutoCloseable {
 
     private void unix(String method, boolean async, String path) {
         nonNull(path, "unixsocket");
-        connect(method, async, () -> Connector.unix(Path.of(path), this::pending), NbdUri.builder().unix(path));
+        connect(method, async, () -> Connector.unix(Path.of(path), this::pending), NbdUri.builder().unix(path),
+                null);
     }
 
     /**
@@ -593,7 +617,7 @@ public final class NbdHandle implements AutoCloseable {
 
     private void vsock(String method, boolean async, int cid, int port) {
         connect(method, async, () -> Connector.vsock(cid, port, this::pending),
-                NbdUri.builder().vsock(Integer.toUnsignedLong(cid), Integer.toUnsignedLong(port)));
+                NbdUri.builder().vsock(Integer.toUnsignedLong(cid), Integer.toUnsignedLong(port)), null);
     }
 
     /**
@@ -616,7 +640,7 @@ public final class NbdHandle implements AutoCloseable {
             } catch (IOException e) {
                 throw new NbdError("socket: " + e.getMessage(), Errno.EBADF, true, e);
             }
-        }, null);
+        }, null, null);
     }
 
     /**
@@ -625,16 +649,18 @@ public final class NbdHandle implements AutoCloseable {
      */
     public void aioConnect(SocketAddress addr) {
         nonNull(addr, "addr");
+        // libnbd checks the state before the address; connect() checks it again, atomically.
+        require("aioConnect");
         switch (addr) {
             case InetSocketAddress i -> {
                 if (i.isUnresolved()) {
                     throw error("aioConnect", "address is not resolved: " + i, Errno.EINVAL);
                 }
                 connect("aioConnect", true, () -> Connector.socket(i, this::pending),
-                        NbdUri.builder().tcp(i.getAddress().getHostAddress(), Integer.toString(i.getPort())));
+                        NbdUri.builder().tcp(i.getAddress().getHostAddress(), Integer.toString(i.getPort())), null);
             }
             case UnixDomainSocketAddress u -> connect("aioConnect", true, () -> Connector.socket(u, this::pending),
-                    NbdUri.builder().unix(u.getPath().toString()));
+                    NbdUri.builder().unix(u.getPath().toString()), null);
             case VsockAddress v -> vsock("aioConnect", true, v.cid(), v.port());
             default -> throw error("aioConnect", "unsupported address family: " + addr.getClass().getName(),
                     Errno.EAFNOSUPPORT);
@@ -657,7 +683,7 @@ public final class NbdHandle implements AutoCloseable {
 
     private void command(String method, boolean async, List<String> argv) {
         List<String> args = argvCopy(method, argv);
-        connect(method, async, () -> Connector.command(args, this::pending), null);
+        connect(method, async, () -> Connector.command(args, this::pending), null, null);
     }
 
     /**
@@ -676,11 +702,13 @@ public final class NbdHandle implements AutoCloseable {
         List<String> args = argvCopy(method, argv);
         String name = socketActivationName;
         connect(method, async, () -> Connector.socketActivation(args, name.isEmpty() ? "unknown" : name,
-                this::pending), null);
+                this::pending), null, null);
     }
 
     private List<String> argvCopy(String method, List<String> argv) {
         nonNull(argv, "argv");
+        // libnbd checks the state before argv; connect() checks it again, atomically.
+        require(method);
         List<String> args = List.copyOf(argv);
         if (args.isEmpty()) {
             throw error(method, "missing command name in argv list", Errno.EINVAL);
@@ -756,15 +784,17 @@ public final class NbdHandle implements AutoCloseable {
 
     /**
      * The common path of every connect call: check the state, then connect
-     * and handshake, on this thread (sync) or a new one (aio).
+     * and handshake, on this thread (sync) or a new one (aio). {@code host}
+     * is the TCP host name, null for other transports.
      */
-    private void connect(String method, boolean async, Opener opener, NbdUri.Builder target) {
+    private void connect(String method, boolean async, Opener opener, NbdUri.Builder target, String host) {
         HandshakeConfig cfg;
         lock.lock();
         try {
             require(method);
             cfg = handshakeConfig();
             uriTarget = target;
+            connectedHost = host;
             setState(State.CONNECTING);
             if (async) {
                 connectThread = Thread.ofPlatform().daemon().name("jnbd-connect-" + handleName)
@@ -846,14 +876,23 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     private void startTransmission() {
-        Transmission t = new Transmission(channel, negotiated, debug, this::connectionEnded);
+        Transmission t = new Transmission(channel, negotiated, debug, new Transmission.Listener() {
+            @Override
+            public void connectionEnded(NbdError cause) {
+                NbdHandle.this.connectionEnded(cause);
+            }
+
+            @Override
+            public void progress() {
+                NbdHandle.this.progress();
+            }
+        }, "jnbd-reader-" + handleName);
         lock.lock();
         try {
             if (released || state == State.DEAD) {
                 return;
             }
             transmission = t;
-            t.start("jnbd-reader-" + handleName);
             setState(State.READY);
         } finally {
             lock.unlock();
@@ -872,7 +911,7 @@ public final class NbdHandle implements AutoCloseable {
                     setState(State.DEAD);
                 }
             } else {
-                events++;
+                events.incrementAndGet();
                 changed.signalAll();
             }
         } finally {
@@ -961,11 +1000,26 @@ public final class NbdHandle implements AutoCloseable {
      *         with the connection's error the first time a poll sees it die
      */
     public int poll(int timeoutMillis) {
+        Transmission t = state == State.READY ? transmission : null;
+        if (t != null) {
+            t.watch(true);
+        }
+        try {
+            return awaitProgress(timeoutMillis);
+        } finally {
+            if (t != null) {
+                t.watch(false);
+            }
+        }
+    }
+
+    private int awaitProgress(int timeoutMillis) {
         lock.lock();
+        pollers.incrementAndGet();
         try {
             long deadline = timeoutMillis < 0 ? Long.MAX_VALUE : System.nanoTime()
                     + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-            while (events == eventsSeenByPoll) {
+            while (events.get() == eventsSeenByPoll) {
                 State s = state;
                 if (s == State.CREATED || s == State.CLOSED || s == State.DEAD) {
                     throw error("poll", "nothing to poll for in state " + s.shortName, Errno.EINVAL);
@@ -981,13 +1035,14 @@ public final class NbdHandle implements AutoCloseable {
                     throw error("poll", "interrupted", Errno.EINTR);
                 }
             }
-            eventsSeenByPoll = events;
+            eventsSeenByPoll = events.get();
             if (state == State.DEAD && !deathReported && deathCause != null) {
                 deathReported = true;
                 throw error("poll", deathCause);
             }
             return 1;
         } finally {
+            pollers.decrementAndGet();
             lock.unlock();
         }
     }
@@ -1205,6 +1260,12 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- commands
+    //
+    // Each command has one "prepare" step (state and argument checks, strict
+    // mode) shared by its three forms: synchronous (fooBar), libnbd's aio
+    // (aioFooBar, returning a cookie) and the CompletableFuture form
+    // (fooBarAsync). The async forms check the state of the aio call's
+    // libnbd-api.tsv entry.
 
     /** Reads {@code buf.length} bytes at {@code offset}. */
     public void pread(byte[] buf, long offset) {
@@ -1215,14 +1276,14 @@ public final class NbdHandle implements AutoCloseable {
         pread(ByteBuffer.wrap(nonNull(buf, "buf")), offset, flags);
     }
 
-    /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}. */
+    /** Reads {@code buf.remaining()} bytes at {@code offset} into {@code buf}; advances its position. */
     public void pread(ByteBuffer buf, long offset) {
         pread(buf, offset, 0);
     }
 
     public void pread(ByteBuffer buf, long offset, int flags) {
-        nonNull(buf, "buf");
-        readCommand(PREAD, buf, offset, flags, 0, null);
+        execute("pread", readCmd("pread", "pread", buf, offset, flags, null));
+        buf.position(buf.limit());
     }
 
     /** Reads with structured replies, calling {@code chunk} for each data, hole or error chunk. */
@@ -1239,30 +1300,447 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     public void preadStructured(ByteBuffer buf, long offset, ChunkCallback chunk, int flags) {
-        nonNull(buf, "buf");
         nonNull(chunk, "chunk");
-        readCommand(PREAD_STRUCTURED, buf, offset, flags, CmdFlag.DF, chunk);
+        execute("preadStructured", readCmd("preadStructured", "preadStructured", buf, offset, flags, chunk));
+        buf.position(buf.limit());
     }
 
-    private void readCommand(ApiTable.Call call, ByteBuffer buf, long offset, int flags, int allowedFlags,
-                             ChunkCallback chunk) {
+    /** Writes all of {@code buf} at {@code offset}. */
+    public void pwrite(byte[] buf, long offset) {
+        pwrite(buf, offset, 0);
+    }
+
+    public void pwrite(byte[] buf, long offset, int flags) {
+        pwrite(ByteBuffer.wrap(nonNull(buf, "buf")), offset, flags);
+    }
+
+    /** Writes {@code buf} (position to limit) at {@code offset}; advances its position. */
+    public void pwrite(ByteBuffer buf, long offset) {
+        pwrite(buf, offset, 0);
+    }
+
+    public void pwrite(ByteBuffer buf, long offset, int flags) {
+        execute("pwrite", writeCmd("pwrite", "pwrite", buf, offset, flags));
+        buf.position(buf.limit());
+    }
+
+    public void flush() {
+        flush(0);
+    }
+
+    public void flush(int flags) {
+        execute("flush", flushCmd("flush", "flush", flags));
+    }
+
+    public void trim(long count, long offset) {
+        trim(count, offset, 0);
+    }
+
+    public void trim(long count, long offset, int flags) {
+        execute("trim", trimCmd("trim", "trim", count, offset, flags));
+    }
+
+    public void cache(long count, long offset) {
+        cache(count, offset, 0);
+    }
+
+    public void cache(long count, long offset, int flags) {
+        execute("cache", cacheCmd("cache", "cache", count, offset, flags));
+    }
+
+    public void zero(long count, long offset) {
+        zero(count, offset, 0);
+    }
+
+    public void zero(long count, long offset, int flags) {
+        execute("zero", zeroCmd("zero", "zero", count, offset, flags));
+    }
+
+    /**
+     * NBD_CMD_BLOCK_STATUS: calls {@code extent} once per negotiated meta
+     * context with that context's extents from {@code offset}.
+     */
+    public void blockStatus(long count, long offset, ExtentCallback extent) {
+        blockStatus(count, offset, extent, 0);
+    }
+
+    public void blockStatus(long count, long offset, ExtentCallback extent, int flags) {
+        nonNull(extent, "extent");
+        execute("blockStatus", blockStatusCmd("blockStatus", "blockStatus", count, offset, extent, flags));
+    }
+
+    // ---------------------------------------------------------------- libnbd's aio commands
+    //
+    // Each returns the command's cookie at once. The buffer must stay
+    // untouched until the command completes; its position is not changed.
+    // The completion callback runs on a jnbd thread, with no jnbd lock held,
+    // once; returning 1 retires the command, otherwise aioCommandCompleted
+    // retires it.
+
+    public long aioPread(ByteBuffer buf, long offset) {
+        return aioPread(buf, offset, null, 0);
+    }
+
+    public long aioPread(ByteBuffer buf, long offset, CompletionCallback completion) {
+        return aioPread(buf, offset, completion, 0);
+    }
+
+    public long aioPread(ByteBuffer buf, long offset, CompletionCallback completion, int flags) {
+        return aio(readCmd("aioPread", "aioPread", buf, offset, flags, null), "aioPread", completion);
+    }
+
+    public long aioPread(byte[] buf, long offset, CompletionCallback completion) {
+        return aioPread(ByteBuffer.wrap(nonNull(buf, "buf")), offset, completion, 0);
+    }
+
+    public long aioPread(byte[] buf, long offset, CompletionCallback completion, int flags) {
+        return aioPread(ByteBuffer.wrap(nonNull(buf, "buf")), offset, completion, flags);
+    }
+
+    public long aioPreadStructured(ByteBuffer buf, long offset, ChunkCallback chunk) {
+        return aioPreadStructured(buf, offset, chunk, null, 0);
+    }
+
+    public long aioPreadStructured(ByteBuffer buf, long offset, ChunkCallback chunk, CompletionCallback completion) {
+        return aioPreadStructured(buf, offset, chunk, completion, 0);
+    }
+
+    public long aioPreadStructured(ByteBuffer buf, long offset, ChunkCallback chunk, CompletionCallback completion,
+                                   int flags) {
+        nonNull(chunk, "chunk");
+        return aio(readCmd("aioPreadStructured", "aioPreadStructured", buf, offset, flags, chunk),
+                "aioPreadStructured", completion);
+    }
+
+    public long aioPwrite(ByteBuffer buf, long offset) {
+        return aioPwrite(buf, offset, null, 0);
+    }
+
+    public long aioPwrite(ByteBuffer buf, long offset, CompletionCallback completion) {
+        return aioPwrite(buf, offset, completion, 0);
+    }
+
+    public long aioPwrite(ByteBuffer buf, long offset, CompletionCallback completion, int flags) {
+        return aio(writeCmd("aioPwrite", "aioPwrite", buf, offset, flags), "aioPwrite", completion);
+    }
+
+    public long aioPwrite(byte[] buf, long offset, CompletionCallback completion) {
+        return aioPwrite(ByteBuffer.wrap(nonNull(buf, "buf")), offset, completion, 0);
+    }
+
+    public long aioPwrite(byte[] buf, long offset, CompletionCallback completion, int flags) {
+        return aioPwrite(ByteBuffer.wrap(nonNull(buf, "buf")), offset, completion, flags);
+    }
+
+    public long aioFlush() {
+        return aioFlush(null, 0);
+    }
+
+    public long aioFlush(CompletionCallback completion) {
+        return aioFlush(completion, 0);
+    }
+
+    public long aioFlush(CompletionCallback completion, int flags) {
+        return aio(flushCmd("aioFlush", "aioFlush", flags), "aioFlush", completion);
+    }
+
+    public long aioTrim(long count, long offset) {
+        return aioTrim(count, offset, null, 0);
+    }
+
+    public long aioTrim(long count, long offset, CompletionCallback completion) {
+        return aioTrim(count, offset, completion, 0);
+    }
+
+    public long aioTrim(long count, long offset, CompletionCallback completion, int flags) {
+        return aio(trimCmd("aioTrim", "aioTrim", count, offset, flags), "aioTrim", completion);
+    }
+
+    public long aioCache(long count, long offset) {
+        return aioCache(count, offset, null, 0);
+    }
+
+    public long aioCache(long count, long offset, CompletionCallback completion) {
+        return aioCache(count, offset, completion, 0);
+    }
+
+    public long aioCache(long count, long offset, CompletionCallback completion, int flags) {
+        return aio(cacheCmd("aioCache", "aioCache", count, offset, flags), "aioCache", completion);
+    }
+
+    public long aioZero(long count, long offset) {
+        return aioZero(count, offset, null, 0);
+    }
+
+    public long aioZero(long count, long offset, CompletionCallback completion) {
+        return aioZero(count, offset, completion, 0);
+    }
+
+    public long aioZero(long count, long offset, CompletionCallback completion, int flags) {
+        return aio(zeroCmd("aioZero", "aioZero", count, offset, flags), "aioZero", completion);
+    }
+
+    public long aioBlockStatus(long count, long offset, ExtentCallback extent) {
+        return aioBlockStatus(count, offset, extent, null, 0);
+    }
+
+    public long aioBlockStatus(long count, long offset, ExtentCallback extent, CompletionCallback completion) {
+        return aioBlockStatus(count, offset, extent, completion, 0);
+    }
+
+    public long aioBlockStatus(long count, long offset, ExtentCallback extent, CompletionCallback completion,
+                               int flags) {
+        nonNull(extent, "extent");
+        return aio(blockStatusCmd("aioBlockStatus", "aioBlockStatus", count, offset, extent, flags),
+                "aioBlockStatus", completion);
+    }
+
+    /**
+     * Sends NBD_CMD_DISC and returns; the handle becomes closed when the
+     * server hangs up (watch {@link #aioIsClosed()}). No command may follow.
+     */
+    public void aioDisconnect() {
+        aioDisconnect(0);
+    }
+
+    public void aioDisconnect(int flags) {
+        String m = "aioDisconnect";
+        require(m);
+        checkFlags(m, flags, 0);
+        try {
+            transmission.submit(new Command(Nbd.CMD_DISC, flags, 0, 0, null, null, null));
+        } catch (NbdError e) {
+            throw error(m, e);
+        }
+    }
+
+    /**
+     * True if the command with this cookie completed successfully, and retires
+     * it; false if it is still in flight (or unknown, or already retired);
+     * NbdException with the command's errno if it failed (and is retired).
+     */
+    public boolean aioCommandCompleted(long cookie) {
+        if (cookie < 1) {
+            throw error("aioCommandCompleted", "invalid aio cookie " + cookie, Errno.EINVAL);
+        }
+        Transmission t = transmission;
+        return t != null && t.retire(cookie, "aioCommandCompleted");
+    }
+
+    /** The cookie of a completed command not yet retired, 0 if none has completed yet. */
+    public long aioPeekCommandCompleted() {
+        Transmission t = transmission;
+        long cookie = t == null ? -1 : t.peekCompleted();
+        if (cookie < 0) {
+            throw error("aioPeekCommandCompleted", "no commands are in flight", Errno.EINVAL);
+        }
+        return cookie;
+    }
+
+    /** Commands sent and not yet answered by the server. */
+    public int aioInFlight() {
+        require("aioInFlight");
+        Transmission t = transmission;
+        return t == null ? 0 : t.inFlight();
+    }
+
+    // ---------------------------------------------------------------- CompletableFuture forms
+    //
+    // fooBarAsync is fooBar as a CompletableFuture: it completes normally when
+    // the command succeeds and exceptionally with the NbdException the
+    // synchronous call would throw. It completes on a jnbd thread; dependent
+    // stages without an executor run there, and may issue further commands.
+    // Cancelling the future does not recall the request (NBD cannot): the
+    // buffer must stay untouched until the server has answered, which
+    // aioInFlight() shows. Buffer positions are not changed.
+
+    public CompletableFuture<Void> preadAsync(ByteBuffer buf, long offset) {
+        return preadAsync(buf, offset, 0);
+    }
+
+    public CompletableFuture<Void> preadAsync(ByteBuffer buf, long offset, int flags) {
+        return future(readCmd("preadAsync", "aioPread", buf, offset, flags, null), "preadAsync");
+    }
+
+    public CompletableFuture<Void> preadStructuredAsync(ByteBuffer buf, long offset, ChunkCallback chunk) {
+        return preadStructuredAsync(buf, offset, chunk, 0);
+    }
+
+    public CompletableFuture<Void> preadStructuredAsync(ByteBuffer buf, long offset, ChunkCallback chunk, int flags) {
+        nonNull(chunk, "chunk");
+        return future(readCmd("preadStructuredAsync", "aioPreadStructured", buf, offset, flags, chunk),
+                "preadStructuredAsync");
+    }
+
+    public CompletableFuture<Void> pwriteAsync(ByteBuffer buf, long offset) {
+        return pwriteAsync(buf, offset, 0);
+    }
+
+    public CompletableFuture<Void> pwriteAsync(ByteBuffer buf, long offset, int flags) {
+        return future(writeCmd("pwriteAsync", "aioPwrite", buf, offset, flags), "pwriteAsync");
+    }
+
+    public CompletableFuture<Void> flushAsync() {
+        return flushAsync(0);
+    }
+
+    public CompletableFuture<Void> flushAsync(int flags) {
+        return future(flushCmd("flushAsync", "aioFlush", flags), "flushAsync");
+    }
+
+    public CompletableFuture<Void> trimAsync(long count, long offset) {
+        return trimAsync(count, offset, 0);
+    }
+
+    public CompletableFuture<Void> trimAsync(long count, long offset, int flags) {
+        return future(trimCmd("trimAsync", "aioTrim", count, offset, flags), "trimAsync");
+    }
+
+    public CompletableFuture<Void> cacheAsync(long count, long offset) {
+        return cacheAsync(count, offset, 0);
+    }
+
+    public CompletableFuture<Void> cacheAsync(long count, long offset, int flags) {
+        return future(cacheCmd("cacheAsync", "aioCache", count, offset, flags), "cacheAsync");
+    }
+
+    public CompletableFuture<Void> zeroAsync(long count, long offset) {
+        return zeroAsync(count, offset, 0);
+    }
+
+    public CompletableFuture<Void> zeroAsync(long count, long offset, int flags) {
+        return future(zeroCmd("zeroAsync", "aioZero", count, offset, flags), "zeroAsync");
+    }
+
+    public CompletableFuture<Void> blockStatusAsync(long count, long offset, ExtentCallback extent) {
+        return blockStatusAsync(count, offset, extent, 0);
+    }
+
+    public CompletableFuture<Void> blockStatusAsync(long count, long offset, ExtentCallback extent, int flags) {
+        nonNull(extent, "extent");
+        return future(blockStatusCmd("blockStatusAsync", "aioBlockStatus", count, offset, extent, flags),
+                "blockStatusAsync");
+    }
+
+    // ---------------------------------------------------------------- statistics
+
+    /** Bytes sent to the server, handshake included. */
+    public long statsBytesSent() {
+        WireChannel ch = channel;
+        return ch == null ? 0 : ch.bytesSent();
+    }
+
+    /** Protocol messages sent: options and requests. */
+    public long statsChunksSent() {
+        WireChannel ch = channel;
+        return ch == null ? 0 : ch.chunksSent();
+    }
+
+    /** Bytes received from the server, handshake included. */
+    public long statsBytesReceived() {
+        WireChannel ch = channel;
+        return ch == null ? 0 : ch.bytesReceived();
+    }
+
+    /** Protocol messages received: option replies, simple replies and structured reply chunks. */
+    public long statsChunksReceived() {
+        WireChannel ch = channel;
+        return ch == null ? 0 : ch.chunksReceived();
+    }
+
+    // ---------------------------------------------------------------- command preparation
+
+    private Command readCmd(String m, String call, ByteBuffer buf, long offset, int flags, ChunkCallback chunk) {
+        nonNull(buf, "buf");
         if (preadInitialize) {
             zeroFill(buf);
         }
         require(call);
         if (buf.isReadOnly()) {
-            throw error(call.javaName(), "buffer is read-only", Errno.EINVAL);
+            throw error(m, "buffer is read-only", Errno.EINVAL);
         }
-        String m = call.javaName();
-        checkFlags(m, flags, allowedFlags);
+        checkFlags(m, flags, chunk != null ? CmdFlag.DF : 0);
         if ((flags & CmdFlag.DF) != 0 && strict(Strict.COMMANDS) && !canDfQuiet()) {
             throw error(m, "server does not support the DF flag", Errno.EINVAL);
         }
         long count = buf.remaining();
         checkRange(m, Nbd.CMD_READ, offset, count, Errno.EINVAL);
-        Command c = new Command(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
-        execute(m, c);
-        buf.position(buf.limit());
+        return new Command(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
+    }
+
+    private Command writeCmd(String m, String call, ByteBuffer buf, long offset, int flags) {
+        nonNull(buf, "buf");
+        require(call);
+        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.PAYLOAD_LEN);
+        checkWritable(m, flags);
+        long count = buf.remaining();
+        if (strict(Strict.PAYLOAD) && count > payloadMaximum()) {
+            throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
+        }
+        checkRange(m, Nbd.CMD_WRITE, offset, count, Errno.ENOSPC);
+        return new Command(Nbd.CMD_WRITE, flags, offset, count, buf, null, null);
+    }
+
+    private Command flushCmd(String m, String call, int flags) {
+        require(call);
+        checkFlags(m, flags, 0);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_FLUSH)) {
+            throw error(m, "server does not support flush operations", Errno.EINVAL);
+        }
+        return new Command(Nbd.CMD_FLUSH, flags, 0, 0, null, null, null);
+    }
+
+    private Command trimCmd(String m, String call, long count, long offset, int flags) {
+        require(call);
+        checkFlags(m, flags, CmdFlag.FUA);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_TRIM)) {
+            throw error(m, "server does not support trim operations", Errno.EINVAL);
+        }
+        checkWritable(m, flags);
+        checkRange(m, Nbd.CMD_TRIM, offset, count, Errno.EINVAL);
+        return new Command(Nbd.CMD_TRIM, flags, offset, count, null, null, null);
+    }
+
+    private Command cacheCmd(String m, String call, long count, long offset, int flags) {
+        require(call);
+        checkFlags(m, flags, 0);
+        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_CACHE)) {
+            throw error(m, "server does not support cache operations", Errno.EINVAL);
+        }
+        checkRange(m, Nbd.CMD_CACHE, offset, count, Errno.EINVAL);
+        return new Command(Nbd.CMD_CACHE, flags, offset, count, null, null, null);
+    }
+
+    private Command zeroCmd(String m, String call, long count, long offset, int flags) {
+        require(call);
+        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO);
+        if (strict(Strict.COMMANDS)) {
+            if (!negotiated.export.has(Nbd.TFLAG_SEND_WRITE_ZEROES)) {
+                throw error(m, "server does not support zero operations", Errno.EINVAL);
+            }
+            if ((flags & CmdFlag.FAST_ZERO) != 0 && !negotiated.export.has(Nbd.TFLAG_SEND_FAST_ZERO)) {
+                throw error(m, "server does not support the fast zero flag", Errno.EINVAL);
+            }
+        }
+        checkWritable(m, flags);
+        checkRange(m, Nbd.CMD_WRITE_ZEROES, offset, count, Errno.ENOSPC);
+        return new Command(Nbd.CMD_WRITE_ZEROES, flags, offset, count, null, null, null);
+    }
+
+    private Command blockStatusCmd(String m, String call, long count, long offset, ExtentCallback extent, int flags) {
+        require(call);
+        checkFlags(m, flags, CmdFlag.REQ_ONE);
+        if (strict(Strict.COMMANDS)) {
+            if (!negotiated.structuredReplies) {
+                throw error(m, "server does not support structured replies", Errno.ENOTSUP);
+            }
+            if (!negotiated.metaContextsValid || negotiated.metaContexts.isEmpty()) {
+                throw error(m, "did not negotiate any metadata contexts, either you did not call "
+                        + "addMetaContext before connecting or the server does not support it", Errno.ENOTSUP);
+            }
+        }
+        checkRange(m, Nbd.CMD_BLOCK_STATUS, offset, count, Errno.EINVAL);
+        return new Command(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent);
     }
 
     private static void zeroFill(ByteBuffer buf) {
@@ -1279,187 +1757,6 @@ public final class NbdHandle implements AutoCloseable {
 
     private boolean canDfQuiet() {
         return negotiated.exportKnown && negotiated.export.has(Nbd.TFLAG_SEND_DF) && negotiated.structuredReplies;
-    }
-
-    /** Writes all of {@code buf} at {@code offset}. */
-    public void pwrite(byte[] buf, long offset) {
-        pwrite(buf, offset, 0);
-    }
-
-    public void pwrite(byte[] buf, long offset, int flags) {
-        pwrite(ByteBuffer.wrap(nonNull(buf, "buf")), offset, flags);
-    }
-
-    public void pwrite(ByteBuffer buf, long offset) {
-        pwrite(buf, offset, 0);
-    }
-
-    public void pwrite(ByteBuffer buf, long offset, int flags) {
-        nonNull(buf, "buf");
-        require(PWRITE);
-        String m = "pwrite";
-        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.PAYLOAD_LEN);
-        checkWritable(m, flags);
-        long count = buf.remaining();
-        if (strict(Strict.PAYLOAD) && count > payloadMaximum()) {
-            throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
-        }
-        checkRange(m, Nbd.CMD_WRITE, offset, count, Errno.ENOSPC);
-        execute(m, new Command(Nbd.CMD_WRITE, flags, offset, count, buf, null, null));
-        buf.position(buf.limit());
-    }
-
-    public void flush() {
-        flush(0);
-    }
-
-    public void flush(int flags) {
-        String m = "flush";
-        require(m);
-        checkFlags(m, flags, 0);
-        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_FLUSH)) {
-            throw error(m, "server does not support flush operations", Errno.EINVAL);
-        }
-        execute(m, new Command(Nbd.CMD_FLUSH, flags, 0, 0, null, null, null));
-    }
-
-    public void trim(long count, long offset) {
-        trim(count, offset, 0);
-    }
-
-    public void trim(long count, long offset, int flags) {
-        String m = "trim";
-        require(m);
-        checkFlags(m, flags, CmdFlag.FUA);
-        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_TRIM)) {
-            throw error(m, "server does not support trim operations", Errno.EINVAL);
-        }
-        checkWritable(m, flags);
-        checkRange(m, Nbd.CMD_TRIM, offset, count, Errno.EINVAL);
-        execute(m, new Command(Nbd.CMD_TRIM, flags, offset, count, null, null, null));
-    }
-
-    public void cache(long count, long offset) {
-        cache(count, offset, 0);
-    }
-
-    public void cache(long count, long offset, int flags) {
-        String m = "cache";
-        require(m);
-        checkFlags(m, flags, 0);
-        if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_CACHE)) {
-            throw error(m, "server does not support cache operations", Errno.EINVAL);
-        }
-        checkRange(m, Nbd.CMD_CACHE, offset, count, Errno.EINVAL);
-        execute(m, new Command(Nbd.CMD_CACHE, flags, offset, count, null, null, null));
-    }
-
-    public void zero(long count, long offset) {
-        zero(count, offset, 0);
-    }
-
-    public void zero(long count, long offset, int flags) {
-        String m = "zero";
-        require(m);
-        checkFlags(m, flags, CmdFlag.FUA | CmdFlag.NO_HOLE | CmdFlag.FAST_ZERO);
-        if (strict(Strict.COMMANDS)) {
-            if (!negotiated.export.has(Nbd.TFLAG_SEND_WRITE_ZEROES)) {
-                throw error(m, "server does not support zero operations", Errno.EINVAL);
-            }
-            if ((flags & CmdFlag.FAST_ZERO) != 0 && !negotiated.export.has(Nbd.TFLAG_SEND_FAST_ZERO)) {
-                throw error(m, "server does not support the fast zero flag", Errno.EINVAL);
-            }
-        }
-        checkWritable(m, flags);
-        checkRange(m, Nbd.CMD_WRITE_ZEROES, offset, count, Errno.ENOSPC);
-        execute(m, new Command(Nbd.CMD_WRITE_ZEROES, flags, offset, count, null, null, null));
-    }
-
-    /**
-     * NBD_CMD_BLOCK_STATUS: calls {@code extent} once per negotiated meta
-     * context with that context's extents from {@code offset}.
-     */
-    public void blockStatus(long count, long offset, ExtentCallback extent) {
-        blockStatus(count, offset, extent, 0);
-    }
-
-    public void blockStatus(long count, long offset, ExtentCallback extent, int flags) {
-        nonNull(extent, "extent");
-        String m = "blockStatus";
-        require(m);
-        checkFlags(m, flags, CmdFlag.REQ_ONE);
-        if (strict(Strict.COMMANDS)) {
-            if (!negotiated.structuredReplies) {
-                throw error(m, "server does not support structured replies", Errno.ENOTSUP);
-            }
-            if (!negotiated.metaContextsValid || negotiated.metaContexts.isEmpty()) {
-                throw error(m, "did not negotiate any metadata contexts, either you did not call "
-                        + "addMetaContext before connecting or the server does not support it", Errno.ENOTSUP);
-            }
-        }
-        checkRange(m, Nbd.CMD_BLOCK_STATUS, offset, count, Errno.EINVAL);
-        execute(m, new Command(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent));
-    }
-
-    /**
-     * Sends NBD_CMD_DISC and waits until the server closes the connection.
-     * Commands in flight complete first.
-     */
-    public void shutdown() {
-        shutdown(0);
-    }
-
-    public void shutdown(int flags) {
-        String m = "shutdown";
-        if ((flags & ~Shutdown.MASK) != 0) {
-            throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
-        }
-        require(m);
-        Transmission t = transmission;
-        if (!t.discSent()) {
-            try {
-                t.submit(new Command(Nbd.CMD_DISC, 0, 0, 0, null, null, null));
-            } catch (NbdError e) {
-                throw error(m, e);
-            }
-        }
-        awaitClose(t);
-    }
-
-    /**
-     * Waits for the server to hang up after NBD_CMD_DISC: without limit while
-     * commands are in flight, then briefly, and then hangs up itself so that a
-     * server that never closes cannot hold us.
-     */
-    private void awaitClose(Transmission t) {
-        lock.lock();
-        try {
-            long idleSince = -1;
-            while (state == State.READY) {
-                if (t.inFlight() > 0) {
-                    idleSince = -1;
-                } else if (idleSince < 0) {
-                    idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(2)) {
-                    break;
-                }
-                changed.await(50, TimeUnit.MILLISECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            lock.unlock();
-        }
-        if (state == State.READY) {
-            debug.log("shutdown", "server did not close the connection after NBD_CMD_DISC; closing it");
-            lock.lock();
-            try {
-                setState(State.CLOSED);
-            } finally {
-                lock.unlock();
-            }
-            t.terminate("connection shut down");
-        }
     }
 
     private boolean strict(int flag) {
@@ -1505,20 +1802,102 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
-    /** Sends {@code c}, waits for its reply, and turns a failure into an NbdException. */
+    // ---------------------------------------------------------------- running commands
+
+    /** Sends {@code c}, waits for its reply (reading it on this thread if no one else is), throws on failure. */
     private void execute(String m, Command c) {
         Transmission t = transmission;
+        if (t.inReaderCallback()) {
+            throw error(m, "a synchronous command cannot be issued from a chunk or extent callback", Errno.EDEADLK);
+        }
         try {
-            t.submit(c);
+            t.submit(c.sync(m));
         } catch (NbdError e) {
             throw error(m, e);
         }
-        c.await();
+        t.await(c);
         if (c.error() != 0) {
-            String detail = c.errorMessage() != null ? c.errorMessage() : Nbd.commandName(c.type) + ": command failed";
-            // A system call's error (a reset connection) already ends with its strerror text.
-            String reason = Strerror.of(c.error());
-            throw error(m, detail.endsWith(reason) ? detail : detail + ": " + reason, c.error());
+            throw Transmission.exception(c, m);
+        }
+    }
+
+    private long aio(Command c, String m, CompletionCallback completion) {
+        try {
+            transmission.submit(c.aio(m, completion));
+        } catch (NbdError e) {
+            throw error(m, e);
+        }
+        return c.cookie();
+    }
+
+    private CompletableFuture<Void> future(Command c, String m) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        try {
+            transmission.submit(c.future(m, f));
+        } catch (NbdError e) {
+            f.completeExceptionally(error(m, e));
+        }
+        return f;
+    }
+
+    /**
+     * Sends NBD_CMD_DISC and waits until the server closes the connection.
+     * Commands in flight complete first.
+     */
+    public void shutdown() {
+        shutdown(0);
+    }
+
+    public void shutdown(int flags) {
+        String m = "shutdown";
+        require(m);
+        if ((flags & ~Shutdown.MASK) != 0) {
+            throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+        Transmission t = transmission;
+        if (!t.discSent()) {
+            try {
+                t.submit(new Command(Nbd.CMD_DISC, 0, 0, 0, null, null, null));
+            } catch (NbdError e) {
+                throw error(m, e);
+            }
+        }
+        awaitClose(t);
+    }
+
+    /**
+     * Waits for the server to hang up after NBD_CMD_DISC: without limit while
+     * commands are in flight, then briefly, and then hangs up itself so that a
+     * server that never closes cannot hold us.
+     */
+    private void awaitClose(Transmission t) {
+        lock.lock();
+        try {
+            long idleSince = -1;
+            while (state == State.READY) {
+                if (t.inFlight() > 0) {
+                    idleSince = -1;
+                } else if (idleSince < 0) {
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(2)) {
+                    break;
+                }
+                changed.await(50, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+        if (state == State.READY) {
+            debug.log("shutdown", "server did not close the connection after NBD_CMD_DISC; closing it");
+            lock.lock();
+            try {
+                setState(State.CLOSED);
+            } finally {
+                lock.unlock();
+            }
+            t.terminate("connection shut down");
         }
     }
 

@@ -22,6 +22,7 @@ public final class Strerror {
             case Errno.ENOSPC -> "No space left on device";
             case Errno.EPIPE -> "Broken pipe";
             case Errno.ERANGE -> "Numerical result out of range";
+            case Errno.EDEADLK -> "Resource deadlock avoided";
             case Errno.ENAMETOOLONG -> "File name too long";
             case Errno.EPROTO -> "Protocol error";
             case Errno.EOVERFLOW -> "Value too large for defined data type";

@@ -348,13 +348,17 @@ public final class ScriptedServer implements AutoCloseable {
      * had not finished, naming what the client sent.
      */
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
         listener.close();
         SocketChannel c = connection;
         if (c != null) {
             c.close();
         }
-        thread.join(2000);
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Files.deleteIfExists(socket);
         Files.deleteIfExists(dir);
         if (thread.isAlive()) {

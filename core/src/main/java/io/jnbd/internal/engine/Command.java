@@ -1,18 +1,19 @@
 package io.jnbd.internal.engine;
 
 import io.jnbd.ChunkCallback;
+import io.jnbd.CompletionCallback;
 import io.jnbd.ExtentCallback;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One NBD command from submission to completion.
  *
- * <p>The reply reader fills in the result; the submitting thread waits with
- * {@link #await()}. For reads, {@code buffer} is the caller's buffer (position
- * to limit) and the payload lands in it directly.
+ * <p>Whoever reads the reply fills in the result; completion then runs the
+ * completion callback, completes the future and wakes a synchronous waiter,
+ * always outside the engine's locks. For reads, {@code buffer} is the caller's
+ * buffer (position to limit) and the payload lands in it directly.
  */
 public final class Command {
     public final int type;
@@ -23,16 +24,24 @@ public final class Command {
     public final ByteBuffer buffer;
     public final ChunkCallback chunkCallback;
     public final ExtentCallback extentCallback;
+    /** Set by the aio API; called once on completion. */
+    CompletionCallback completion;
+    /** Set by the future API; completed once on completion. */
+    CompletableFuture<Void> future;
+    /** Synchronous commands are waited for by their caller and never listed as completed. */
+    boolean sync;
+    /** The public method that issued it, for error messages. */
+    String method;
 
     long cookie;
     /** Bytes of read data (or holes) the server has sent so far. */
     long dataSeen;
     /** First error (errno) of the command; 0 while successful. */
     int error;
-    /** Why the command failed, when the failure came from jnbd rather than the server. */
+    /** Why the command failed, when jnbd rather than the server's errno says more. */
     String errorMessage;
+    volatile Thread waiter;
     private volatile boolean done;
-    private volatile Thread waiter;
 
     public Command(int type, int flags, long offset, long count, ByteBuffer buffer,
                    ChunkCallback chunkCallback, ExtentCallback extentCallback) {
@@ -43,6 +52,27 @@ public final class Command {
         this.buffer = buffer;
         this.chunkCallback = chunkCallback;
         this.extentCallback = extentCallback;
+    }
+
+    /** A synchronous command of {@code method}: its caller waits with {@link Transmission#await}. */
+    public Command sync(String method) {
+        this.sync = true;
+        this.method = method;
+        return this;
+    }
+
+    /** An aio command of {@code method}, with an optional completion callback. */
+    public Command aio(String method, CompletionCallback cb) {
+        this.method = method;
+        this.completion = cb;
+        return this;
+    }
+
+    /** A command of {@code method} whose result is {@code f}. */
+    public Command future(String method, CompletableFuture<Void> f) {
+        this.method = method;
+        this.future = f;
+        return this;
     }
 
     public long cookie() {
@@ -70,29 +100,7 @@ public final class Command {
         }
     }
 
-    void complete() {
+    void markDone() {
         done = true;
-        Thread w = waiter;
-        if (w != null) {
-            LockSupport.unpark(w);
-        }
-    }
-
-    /** Blocks until the command is done. Interruption is remembered and restored, not a way out. */
-    public void await() {
-        if (done) {
-            return;
-        }
-        waiter = Thread.currentThread();
-        boolean interrupted = false;
-        while (!done) {
-            LockSupport.parkNanos(this, TimeUnit.SECONDS.toNanos(1));
-            if (Thread.interrupted()) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

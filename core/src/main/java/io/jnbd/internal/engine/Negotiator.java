@@ -130,7 +130,7 @@ public final class Negotiator {
     /** Sends an option without payload that is answered by ACK or an error; returns the reply. */
     private OptionReply simpleOption(int option) throws NbdError {
         try {
-            ch.write(Options.empty(option));
+            send(Options.empty(option));
             OptionReply r = readReply(option);
             ByteBuffer payload = readPayload(r);
             if (r.isError()) {
@@ -172,7 +172,7 @@ public final class Negotiator {
             infos.add(Nbd.INFO_BLOCK_SIZE);
         }
         try {
-            ch.write(Options.infoOrGo(option, cfg.exportName(), infos.stream().mapToInt(Integer::intValue).toArray()));
+            send(Options.infoOrGo(option, cfg.exportName(), infos.stream().mapToInt(Integer::intValue).toArray()));
             result.export.reset();
             result.exportKnown = false;
             while (true) {
@@ -239,7 +239,7 @@ public final class Negotiator {
     /** NBD_OPT_EXPORT_NAME: ends the handshake; a server that rejects the name just hangs up. */
     private void exportName(HandshakeConfig cfg) throws NbdError {
         try {
-            ch.write(Options.exportName(cfg.exportName()));
+            send(Options.exportName(cfg.exportName()));
             int n = 8 + 2 + ((flags & Nbd.FLAG_NO_ZEROES) != 0 ? 0 : 124);
             ByteBuffer b;
             try {
@@ -279,7 +279,7 @@ public final class Negotiator {
     private void setMetaContexts(HandshakeConfig cfg) throws NbdError {
         int option = Nbd.OPT_SET_META_CONTEXT;
         try {
-            ch.write(Options.metaContext(option, cfg.exportName(), cfg.metaContexts()));
+            send(Options.metaContext(option, cfg.exportName(), cfg.metaContexts()));
             List<Negotiated.MetaContext> agreed = new ArrayList<>();
             while (true) {
                 OptionReply r = readReply(option);
@@ -314,7 +314,7 @@ public final class Negotiator {
         }
         int option = Nbd.OPT_LIST;
         try {
-            ch.write(Options.empty(option));
+            send(Options.empty(option));
             int count = 0;
             while (true) {
                 OptionReply r = readReply(option);
@@ -351,15 +351,21 @@ public final class Negotiator {
             throw fatal("handshake: server is not using fixed newstyle", Errno.ENOTSUP);
         }
         try {
-            ch.write(Options.empty(Nbd.OPT_ABORT));
+            send(Options.empty(Nbd.OPT_ABORT));
             ch.transport().shutdownOutput();
         } catch (IOException e) {
             debug.log("handshake", "NBD_OPT_ABORT: " + e.getMessage());
         }
     }
 
+    private void send(ByteBuffer option) throws IOException {
+        ch.write(option);
+        ch.chunkSent();
+    }
+
     private OptionReply readReply(int option) throws IOException, NbdError {
         try {
+            ch.chunkReceived();
             return OptionReply.decodeHeader(ch.need(OptionReply.HEADER_SIZE), option);
         } catch (ProtocolException e) {
             throw fatal(e.getMessage(), e.errno());

@@ -2,6 +2,8 @@ package io.jnbd.internal.engine;
 
 import io.jnbd.ChunkCallback;
 import io.jnbd.ErrorHolder;
+import io.jnbd.NbdException;
+import io.jnbd.internal.Strerror;
 import io.jnbd.internal.protocol.BlockStatusChunk;
 import io.jnbd.internal.protocol.Errno;
 import io.jnbd.internal.protocol.Nbd;
@@ -14,24 +16,41 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The transmission phase of one connection: requests go out from the calling
- * threads, replies come in on one reader thread that matches them by cookie
- * and completes their commands.
+ * The transmission phase of one connection.
+ *
+ * <p>Requests go out from the calling threads, whole, under the channel's
+ * write lock. Replies are read by whoever holds the <em>reader role</em>: a
+ * thread waiting for a synchronous command takes it and reads until its own
+ * reply has arrived, completing the others' commands on the way (so a lone
+ * synchronous caller reads its own reply, with no thread hand-off); when
+ * asynchronous commands are in flight and no synchronous caller is waiting, a
+ * background thread takes the role. Completions (callbacks, futures, waking
+ * waiters) always run after the role is released.
  *
  * <p>When the connection ends, every command still in flight completes with
- * an error, and the listener hears about it once.
+ * an error, exactly once, and the listener hears about it first.
  */
 public final class Transmission {
-    /**
-     * Told once when the connection ends, before the commands in flight complete:
-     * {@code cause} null means a clean close after NBD_CMD_DISC.
-     */
+
+    /** What the handle hears from the engine. */
     public interface Listener {
+        /**
+         * Once, when the connection ends, before the commands in flight
+         * complete: {@code cause} null means a clean close after NBD_CMD_DISC.
+         */
         void connectionEnded(NbdError cause);
+
+        /** An asynchronous command completed (for poll). */
+        void progress();
     }
 
     private final WireChannel ch;
@@ -40,30 +59,57 @@ public final class Transmission {
     private final boolean extended;
     private final Debug debug;
     private final Listener listener;
+    private final String name;
+
+    /** Held while reading replies; guards {@link #header} and the read side of {@link #ch}. */
+    private final ReentrantLock role = new ReentrantLock();
     private final ReplyHeader header = new ReplyHeader();
+    /** Synchronous commands whose callers may take the reader role. */
+    private final ConcurrentLinkedQueue<Command> syncWaiters = new ConcurrentLinkedQueue<>();
+    private volatile Thread background;
+    private volatile boolean ended;
+    /** Threads in poll(): while there are some, a read stays posted so that a hang-up is noticed. */
+    private final java.util.concurrent.atomic.AtomicInteger watchers = new java.util.concurrent.atomic.AtomicInteger();
 
     // Guarded by this.
     private final Map<Long, Command> inFlight = new HashMap<>();
+    /** Asynchronous commands completed but not yet retired, in completion order. */
+    private final Map<Long, Command> completed = new LinkedHashMap<>();
     private long nextCookie = 1;
     private boolean discSent;
     private NbdError endCause;
-    private boolean ended;
+    private boolean endReported;
 
-    private Thread reader;
-
-    public Transmission(WireChannel ch, Negotiated negotiated, Debug debug, Listener listener) {
+    public Transmission(WireChannel ch, Negotiated negotiated, Debug debug, Listener listener, String name) {
         this.ch = ch;
         this.negotiated = negotiated;
         this.structured = negotiated.structuredReplies;
         this.extended = negotiated.extendedHeaders;
         this.debug = debug;
         this.listener = listener;
+        this.name = name;
     }
 
-    public void start(String threadName) {
-        reader = Thread.ofPlatform().daemon().name(threadName).start(this::readLoop);
+    /** Replies are due, or the server's hang-up after NBD_CMD_DISC, or a poller waits for anything at all. */
+    private synchronized boolean awaitingServer() {
+        return !inFlight.isEmpty() || discSent || watchers.get() > 0;
     }
 
+    /**
+     * libnbd's poll reads from the server even with nothing in flight, which is
+     * how a caller learns that an idle server died. While a caller polls, keep
+     * a read posted (on the background reader) for the same effect.
+     */
+    public void watch(boolean on) {
+        if (on) {
+            watchers.incrementAndGet();
+            handOff();
+        } else {
+            watchers.decrementAndGet();
+        }
+    }
+
+    /** Commands sent and not yet answered. */
     public synchronized int inFlight() {
         return inFlight.size();
     }
@@ -72,10 +118,21 @@ public final class Transmission {
         return discSent;
     }
 
+    /** True on a thread that is running a callback of this connection with the reader role held. */
+    public boolean inReaderCallback() {
+        return role.isHeldByCurrentThread();
+    }
+
+    public WireChannel channel() {
+        return ch;
+    }
+
+    // ------------------------------------------------------------------ sending
+
     /**
      * Sends a command. On return it is in flight (or already done). A command
-     * that cannot be sent because the connection has ended fails with an
-     * NbdError and is never in flight.
+     * that cannot be sent because the connection has ended or NBD_CMD_DISC was
+     * sent fails with an NbdError and is never in flight.
      */
     public void submit(Command c) throws NbdError {
         synchronized (this) {
@@ -102,6 +159,7 @@ public final class Transmission {
             } else {
                 ch.write(h);
             }
+            ch.chunkSent();
             if (debug.enabled()) {
                 debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + c.cookie + " offset "
                         + c.offset + " count " + c.count + " flags 0x" + Integer.toHexString(c.flags));
@@ -111,60 +169,151 @@ public final class Transmission {
             end(Negotiator.ioError(e));
         }
         if (c.type == Nbd.CMD_DISC) {
-            c.complete();
+            c.markDone();
+        }
+        if (!c.sync) {
+            // Someone must read: the replies, or after NBD_CMD_DISC the server hanging up.
+            handOff();
         }
     }
 
-    /** Closes the connection from our side: in-flight commands fail, the reader exits. */
-    public void terminate(String why) {
-        end(new NbdError(why, Errno.ESHUTDOWN, true));
-        ch.close();
-        joinReader();
-    }
+    // ------------------------------------------------------------------ reading
 
-    private void joinReader() {
-        Thread r = reader;
-        if (r != null && r != Thread.currentThread()) {
-            try {
-                r.join(5000);
-            } catch (InterruptedException e) {
+    /**
+     * Waits for a synchronous command, reading replies in this thread whenever
+     * no other thread is.
+     */
+    public void await(Command c) {
+        c.waiter = Thread.currentThread();
+        syncWaiters.add(c);
+        boolean interrupted = false;
+        try {
+            while (!c.isDone()) {
+                if (role.tryLock()) {
+                    Command finished = null;
+                    NbdError failure = null;
+                    IOException readError = null;
+                    try {
+                        if (!c.isDone()) {
+                            finished = readOne();
+                        }
+                    } catch (IOException e) {
+                        readError = e;
+                    } catch (ProtocolException e) {
+                        failure = new NbdError(e.getMessage(), e.errno(), true);
+                    } catch (RuntimeException e) {
+                        failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
+                    } finally {
+                        role.unlock();
+                    }
+                    if (readError != null) {
+                        readFailed(readError);
+                    } else if (failure != null) {
+                        fatal(failure);
+                    } else if (finished != null) {
+                        complete(finished);
+                    }
+                } else {
+                    LockSupport.park(this);
+                    if (Thread.interrupted()) {
+                        // An NBD command cannot be recalled: keep waiting, restore the flag after.
+                        interrupted = true;
+                    }
+                }
+            }
+        } finally {
+            syncWaiters.remove(c);
+            handOff();
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
     }
 
-    private void readLoop() {
-        NbdError cause;
-        try {
-            while (true) {
-                ByteBuffer b;
-                try {
-                    b = ch.need(4);
-                } catch (ConnectionClosedException eof) {
-                    synchronized (this) {
-                        if (discSent) {
-                            cause = null;
-                            break;
-                        }
-                    }
-                    throw eof;
-                }
-                int size = ReplyHeader.sizeFor(b.getInt(b.position()), structured, extended);
-                header.decode(ch.need(size));
-                readReply();
-            }
-        } catch (IOException e) {
-            cause = Negotiator.ioError(e);
-        } catch (ProtocolException e) {
-            cause = new NbdError(e.getMessage(), e.errno(), true);
-        } catch (RuntimeException | Error e) {
-            cause = new NbdError("internal error in reply reader: " + e, Errno.EIO, true, e);
+    /**
+     * Makes sure someone reads while commands are in flight: a waiting
+     * synchronous caller if there is one, else the background reader.
+     */
+    private void handOff() {
+        if (ended || role.isLocked() || !awaitingServer()) {
+            return;
         }
-        end(cause);
-        ch.close();
+        for (Command w : syncWaiters) {
+            if (!w.isDone()) {
+                LockSupport.unpark(w.waiter);
+                return;
+            }
+        }
+        Thread bg = background;
+        if (bg == null) {
+            synchronized (this) {
+                bg = background;
+                if (bg == null && !ended) {
+                    bg = Thread.ofPlatform().daemon().name(name).unstarted(this::backgroundLoop);
+                    background = bg;
+                    bg.start();
+                    return;
+                }
+            }
+        }
+        if (bg != null) {
+            LockSupport.unpark(bg);
+        }
     }
 
-    private void readReply() throws IOException, ProtocolException {
+    /** The background reader: reads while asynchronous commands are in flight and nobody else is reading. */
+    private void backgroundLoop() {
+        while (!ended) {
+            if (!awaitingServer() || !role.tryLock()) {
+                LockSupport.park(this);
+                continue;
+            }
+            Command finished = null;
+            NbdError failure = null;
+            IOException readError = null;
+            try {
+                finished = readOne();
+            } catch (IOException e) {
+                readError = e;
+            } catch (ProtocolException e) {
+                failure = new NbdError(e.getMessage(), e.errno(), true);
+            } catch (RuntimeException e) {
+                failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
+            } finally {
+                role.unlock();
+            }
+            if (readError != null) {
+                readFailed(readError);
+            } else if (failure != null) {
+                fatal(failure);
+            } else if (finished != null) {
+                complete(finished);
+            }
+            // A synchronous caller that arrived meanwhile should read its own reply.
+            handOff();
+        }
+    }
+
+    /**
+     * Reads one reply message (a simple reply or one chunk); returns its
+     * command if that message finished it. Caller holds the reader role.
+     */
+    private Command readOne() throws IOException, ProtocolException {
+        if (ended) {
+            return null;
+        }
+        ByteBuffer b;
+        try {
+            b = ch.need(4);
+        } catch (ConnectionClosedException eof) {
+            if (discSent()) {
+                throw new HungUp();
+            }
+            throw eof;
+        }
+        int size = ReplyHeader.sizeFor(b.getInt(b.position()), structured, extended);
+        header.decode(ch.need(size));
+        ch.chunkReceived();
         Command c;
         synchronized (this) {
             c = inFlight.get(header.cookie);
@@ -177,9 +326,16 @@ public final class Transmission {
         } else {
             chunk(c);
         }
-        if (header.isDone()) {
-            finish(c);
+        if (!header.isDone()) {
+            return null;
         }
+        synchronized (this) {
+            inFlight.remove(c.cookie);
+        }
+        if (c.type == Nbd.CMD_READ && c.error == 0 && c.dataSeen != c.count) {
+            c.fail(Errno.EPROTO, "server sent " + c.dataSeen + " bytes of data for a read of " + c.count);
+        }
+        return c;
     }
 
     private void simpleReply(Command c) throws IOException {
@@ -189,8 +345,7 @@ public final class Transmission {
                     + "negotiated");
         }
         if (header.error != 0) {
-            int errno = Nbd.errnoOfWireError(header.error);
-            c.fail(errno, null);
+            c.fail(Nbd.errnoOfWireError(header.error), null);
         } else if (c.type == Nbd.CMD_READ) {
             ch.readFully(c.buffer.slice(c.buffer.position(), (int) c.count));
             c.dataSeen += c.count;
@@ -273,16 +428,10 @@ public final class Transmission {
     }
 
     private static void zero(ByteBuffer b) {
-        ByteBuffer z = b.duplicate();
-        if (z.hasArray()) {
-            java.util.Arrays.fill(z.array(), z.arrayOffset() + z.position(), z.arrayOffset() + z.limit(), (byte) 0);
+        if (b.hasArray()) {
+            java.util.Arrays.fill(b.array(), b.arrayOffset() + b.position(), b.arrayOffset() + b.limit(), (byte) 0);
         } else {
-            while (z.remaining() >= 8) {
-                z.putLong(0);
-            }
-            while (z.hasRemaining()) {
-                z.put((byte) 0);
-            }
+            java.lang.foreign.MemorySegment.ofBuffer(b).fill((byte) 0);
         }
     }
 
@@ -312,8 +461,8 @@ public final class Transmission {
         payload.flip();
         int id = BlockStatusChunk.contextId(payload);
         long[] pairs = BlockStatusChunk.decode(payload, extendedChunk);
-        String name = negotiated.metaContextName(id);
-        if (name == null) {
+        String context = negotiated.metaContextName(id);
+        if (context == null) {
             debug.log("transmission", "ignoring block status for unknown meta context id " + id);
             return;
         }
@@ -324,7 +473,7 @@ public final class Transmission {
         ErrorHolder err = new ErrorHolder(c.error);
         int r;
         try {
-            r = c.extentCallback.call(name, c.offset, entries, err);
+            r = c.extentCallback.call(context, c.offset, entries, err);
         } catch (RuntimeException e) {
             c.fail(Errno.EIO, "extent callback threw " + e);
             return;
@@ -370,23 +519,137 @@ public final class Transmission {
         return wireError == 0 ? Errno.EPROTO : Nbd.errnoOfWireError(wireError);
     }
 
-    private void finish(Command c) {
-        synchronized (this) {
-            inFlight.remove(c.cookie);
+    // ------------------------------------------------------------------ completion
+
+    /**
+     * Runs a finished command's completion: callback, future, waiter. Never
+     * called with a lock held, so callbacks may issue further commands.
+     */
+    private void complete(Command c) {
+        boolean retired = c.sync;
+        if (c.completion != null) {
+            ErrorHolder err = new ErrorHolder(c.error);
+            int r;
+            try {
+                r = c.completion.call(err);
+            } catch (RuntimeException e) {
+                debug.log("transmission", "completion callback threw " + e);
+                r = -1;
+                if (err.get() == 0) {
+                    err.set(Errno.EIO);
+                }
+            }
+            if (r == -1 && err.get() != 0 && err.get() != c.error) {
+                c.error = err.get();
+                c.errorMessage = "completion callback failed";
+            }
+            retired |= r == 1;
         }
-        if (c.type == Nbd.CMD_READ && c.error == 0 && c.dataSeen != c.count) {
-            c.fail(Errno.EPROTO, "server sent " + c.dataSeen + " bytes of data for a read of " + c.count);
+        if (c.future != null) {
+            retired = true;
+            if (c.error == 0) {
+                c.future.complete(null);
+            } else {
+                c.future.completeExceptionally(exception(c, c.method));
+            }
         }
-        c.complete();
+        if (!retired) {
+            synchronized (this) {
+                completed.put(c.cookie, c);
+            }
+        }
+        c.markDone();
+        Thread w = c.waiter;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+        if (!c.sync) {
+            listener.progress();
+        }
     }
 
-    /** Ends the connection once: fails what is in flight, then tells the listener. */
+    /** The exception a failed command surfaces as, its message starting with the method name. */
+    public static NbdException exception(Command c, String method) {
+        String detail = c.errorMessage() != null ? c.errorMessage() : Nbd.commandName(c.type) + ": command failed";
+        // A system call's error (a reset connection) already ends with its strerror text.
+        String reason = Strerror.of(c.error());
+        return new NbdException(method + ": " + (detail.endsWith(reason) ? detail : detail + ": " + reason),
+                c.error());
+    }
+
+    /**
+     * libnbd's nbd_aio_command_completed: true and retired if {@code cookie}
+     * completed successfully; false if still in flight or unknown; an
+     * NbdException (and retired) if it failed.
+     */
+    public boolean retire(long cookie, String method) {
+        Command c;
+        synchronized (this) {
+            c = completed.remove(cookie);
+        }
+        if (c == null) {
+            return false;
+        }
+        if (c.error != 0) {
+            throw exception(c, method);
+        }
+        return true;
+    }
+
+    /** libnbd's nbd_aio_peek_command_completed: a completed cookie, 0 if none yet, -1 if nothing in flight. */
+    public synchronized long peekCompleted() {
+        Iterator<Long> it = completed.keySet().iterator();
+        if (it.hasNext()) {
+            return it.next();
+        }
+        return inFlight.isEmpty() ? -1 : 0;
+    }
+
+    // ------------------------------------------------------------------ ending
+
+    /** Closes the connection from our side: in-flight commands fail, readers return. */
+    public void terminate(String why) {
+        end(new NbdError(why, Errno.ESHUTDOWN, true));
+        ch.close();
+        Thread bg = background;
+        if (bg != null && bg != Thread.currentThread()) {
+            LockSupport.unpark(bg);
+            try {
+                bg.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void fatal(NbdError cause) {
+        end(cause);
+        ch.close();
+    }
+
+    /** End of stream between replies after NBD_CMD_DISC: the server hung up as asked. */
+    private static final class HungUp extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        HungUp() {
+            super("server closed the connection after NBD_CMD_DISC");
+        }
+    }
+
+    /** Ends the connection after a read failed; a hang-up after NBD_CMD_DISC is a clean close. */
+    private void readFailed(IOException e) {
+        end(e instanceof HungUp ? null : Negotiator.ioError(e));
+        ch.close();
+    }
+
+    /** Ends the connection once: the listener first, then every command in flight fails. */
     private void end(NbdError cause) {
         List<Command> failed;
         synchronized (this) {
-            if (ended) {
+            if (endReported) {
                 return;
             }
+            endReported = true;
             ended = true;
             endCause = cause;
             failed = new ArrayList<>(inFlight.values());
@@ -395,12 +658,15 @@ public final class Transmission {
         if (cause != null) {
             debug.log("transmission", "connection ended: " + cause.getMessage());
         }
-        // The handle's state first: a caller woken by its failed command must find the handle dead.
         listener.connectionEnded(cause);
         for (Command c : failed) {
             c.fail(cause == null ? Errno.ENOTCONN : cause.errno(),
                     cause == null ? "server closed the connection before replying" : cause.getMessage());
-            c.complete();
+            complete(c);
+        }
+        Thread bg = background;
+        if (bg != null) {
+            LockSupport.unpark(bg);
         }
     }
 }

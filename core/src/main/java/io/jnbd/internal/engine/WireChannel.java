@@ -27,6 +27,8 @@ public final class WireChannel implements AutoCloseable {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
+    private final LongAdder chunksSent = new LongAdder();
+    private final LongAdder chunksReceived = new LongAdder();
 
     public WireChannel(Transport transport) {
         this.transport = transport;
@@ -113,6 +115,24 @@ public final class WireChannel implements AutoCloseable {
             writeLock.unlock();
         }
         bytesSent.add(total);
+    }
+
+    /** Counts one protocol message sent (an option or a request), for libnbd's statistics. */
+    public void chunkSent() {
+        chunksSent.increment();
+    }
+
+    /** Counts one protocol message received (an option reply, a simple reply or a chunk). */
+    public void chunkReceived() {
+        chunksReceived.increment();
+    }
+
+    public long chunksSent() {
+        return chunksSent.sum();
+    }
+
+    public long chunksReceived() {
+        return chunksReceived.sum();
     }
 
     public long bytesSent() {

@@ -15,6 +15,7 @@ public final class Errno {
     public static final int ENOSPC = 28;
     public static final int EPIPE = 32;
     public static final int ERANGE = 34;
+    public static final int EDEADLK = 35;
     public static final int ENAMETOOLONG = 36;
     public static final int EPROTO = 71;
     public static final int EOVERFLOW = 75;

@@ -1,0 +1,149 @@
+package io.jnbd.interop;
+
+import io.jnbd.NbdException;
+import io.jnbd.NbdHandle;
+import io.jnbd.Strict;
+import io.jnbd.testing.MoreServers;
+import io.jnbd.testing.Servers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The oldstyle handshake: nbdkit --oldstyle over TCP, with no options and no export names. */
+class NbdkitOldstyleTest {
+    static final int EINVAL = 22;
+    static final long SIZE = 4L << 20;
+    static Servers.Running server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = Servers.nbdkitTcp(Servers.tempDir(), "--oldstyle", "memory", Long.toString(SIZE));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static String port() {
+        return Integer.toString(server.port);
+    }
+
+    @Test
+    void handshakeGivesSizeAndFlagsAsLibnbdSeesThem() throws Exception {
+        Map<String, String> oracle = MoreServers.nbdinfoJson("nbd://127.0.0.1:" + port() + "/");
+        assertEquals("oldstyle", oracle.get("protocol"));
+        try (NbdHandle h = new NbdHandle()) {
+            h.connectTcp("127.0.0.1", port());
+            assertEquals("oldstyle", h.getProtocol());
+            assertEquals(SIZE, h.getSize());
+            assertEquals(Long.parseLong(oracle.get("export-size")), h.getSize());
+            assertFalse(h.getStructuredRepliesNegotiated(), "oldstyle has no options, so no structured replies");
+            assertFalse(h.getExtendedHeadersNegotiated());
+            assertEquals(Boolean.parseBoolean(oracle.get("is_read_only")), h.isReadOnly());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_flush")), h.canFlush());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_fua")), h.canFua());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_trim")), h.canTrim());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_zero")), h.canZero());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_fast_zero")), h.canFastZero());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_cache")), h.canCache());
+            assertEquals(Boolean.parseBoolean(oracle.get("can_multi_conn")), h.canMultiConn());
+            assertFalse(h.canDf(), "DF needs structured replies");
+        }
+    }
+
+    /*
+     * Only plain reads and writes: nbdkit 1.32's oldstyle server advertises flush, trim,
+     * zero, cache and FUA but then rejects each with EINVAL (libnbd's nbdcopy --flush
+     * fails the same way), so those commands prove nothing about the client here.
+     */
+    @Test
+    void dataWrittenIsReadBackHereAndByNbdcopy() throws Exception {
+        byte[] data = new byte[256 * 1024];
+        new Random(7).nextBytes(data);
+        long offset = 1L << 20;
+        try (NbdHandle h = new NbdHandle()) {
+            h.connectTcp("127.0.0.1", port());
+            h.pwrite(data, offset);
+            byte[] back = new byte[data.length];
+            h.pread(back, offset);
+            assertArrayEquals(data, back);
+            h.shutdown();
+            assertTrue(h.aioIsClosed());
+        }
+        byte[] whole = MoreServers.nbdcopyRead("nbd://127.0.0.1:" + port() + "/");
+        assertEquals(SIZE, whole.length);
+        assertArrayEquals(data, Arrays.copyOfRange(whole, (int) offset, (int) offset + data.length));
+    }
+
+    @Test
+    void serverErrorInASimpleReplyLeavesTheHandleReady() {
+        try (NbdHandle h = new NbdHandle()) {
+            h.connectTcp("127.0.0.1", port());
+            h.setStrictMode(h.getStrictMode() & ~Strict.BOUNDS);
+            NbdException e = assertThrows(NbdException.class, () -> h.pread(new byte[512], SIZE));
+            assertEquals(EINVAL, e.getErrno(), e.getMessage());
+            assertTrue(h.aioIsReady());
+            byte[] back = new byte[512];
+            h.pread(back, SIZE - 512);
+        }
+    }
+
+    @Test
+    void exportNameIsIgnored() {
+        // An oldstyle server never hears the name; libnbd connects all the same.
+        try (NbdHandle h = new NbdHandle()) {
+            h.setExportName("no-such-export");
+            h.connectTcp("127.0.0.1", port());
+            assertEquals(SIZE, h.getSize());
+            assertEquals("no-such-export", h.getExportName());
+        }
+    }
+
+    @Test
+    void optModeHasNoEffectOnOldstyle() {
+        // libnbd's nbd_set_opt_mode: "This setting has no effect when connecting to an oldstyle server":
+        // the handle skips the negotiating state and is ready at once.
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.connectTcp("127.0.0.1", port());
+            assertTrue(h.aioIsReady(), h.connectionState());
+            assertFalse(h.aioIsNegotiating());
+            NbdException list = assertThrows(NbdException.class, () -> h.optList((n, d) -> 0));
+            assertEquals(EINVAL, list.getErrno());
+            assertTrue(list.getMessage().startsWith("optList: invalid state: READY"), list.getMessage());
+            NbdException go = assertThrows(NbdException.class, h::optGo);
+            assertEquals(EINVAL, go.getErrno());
+            byte[] back = new byte[512];
+            h.pread(back, 0);
+            assertTrue(h.aioIsReady());
+        }
+    }
+
+    @Test
+    void aioConnectReachesReadyWithoutNegotiating() {
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.aioConnectTcp("127.0.0.1", port());
+            while (!h.aioIsReady()) {
+                assertFalse(h.aioIsNegotiating(), "an oldstyle server never negotiates");
+                assertFalse(h.aioIsDead(), h.connectionState());
+                h.poll(-1);
+            }
+            assertEquals("oldstyle", h.getProtocol());
+            assertEquals("nbd://127.0.0.1:" + port() + "/", h.getUri());
+        }
+    }
+}
