@@ -807,7 +807,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         runConnect(opener, cfg);
         State s = state;
-        if (s == State.DEAD || s == State.CLOSED) {
+        if (s == State.DEAD || s == State.CLOSED || s == State.CREATED) {
             NbdError cause = takeDeathCause();
             throw cause != null ? error(method, cause)
                     : error(method, "handle was closed while connecting", Errno.ESHUTDOWN);
@@ -919,7 +919,11 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
-    /** The connection failed: the handle is dead and its transport closed. */
+    /**
+     * The connection failed: the handle is dead and its transport closed; or,
+     * for a TCP connect that never connected, back to the created state as in
+     * libnbd, so that the caller may try again.
+     */
     private void die(NbdError cause) {
         WireChannel ch;
         lock.lock();
@@ -927,12 +931,19 @@ public final class NbdHandle implements AutoCloseable {
             ch = channel;
             if (!released && state != State.DEAD && state != State.CLOSED) {
                 deathCause = cause;
-                setState(State.DEAD);
+                deathReported = false;
+                if (cause.isBackToCreated()) {
+                    uriTarget = null;
+                    connectedHost = null;
+                    setState(State.CREATED);
+                } else {
+                    setState(State.DEAD);
+                }
             }
         } finally {
             lock.unlock();
         }
-        debug.log("connect", "handle dead: " + cause.getMessage());
+        debug.log("connect", (cause.isBackToCreated() ? "connect failed: " : "handle dead: ") + cause.getMessage());
         if (ch != null) {
             ch.close();
         }
@@ -1036,7 +1047,7 @@ public final class NbdHandle implements AutoCloseable {
                 }
             }
             eventsSeenByPoll = events.get();
-            if (state == State.DEAD && !deathReported && deathCause != null) {
+            if (!deathReported && deathCause != null) {
                 deathReported = true;
                 throw error("poll", deathCause);
             }

@@ -30,7 +30,8 @@ class ReadmeExamplesTest {
     private static final Map<String, String> EXPECTED = Map.of(
             "connect-command", "read back: hello, world",
             "aio-connect-command", "ready: true, size: 2097152",
-            "connect-vsock", "vsock supported: ");
+            "connect-vsock", "vsock supported: ",
+            "futures", "64 MiB read, last word: " + ((64L << 20) - 8));
 
     @TestFactory
     List<DynamicTest> readmeExamplesRun() throws IOException {

@@ -211,10 +211,30 @@ class ConnectVariantsTest {
             NbdException e = assertThrows(NbdException.class, () -> h.connectTcp("127.0.0.1",
                     Integer.toString(port)));
             assertEquals(ECONNREFUSED, e.getErrno(), e.getMessage());
-            assertTrue(e.getMessage().startsWith("connectTcp: "), e.getMessage());
-            // libnbd puts a handle whose TCP connect failed back in the created state; jnbd leaves it dead.
-            assertTrue(h.aioIsDead(), h.connectionState());
+            assertTrue(e.getMessage().startsWith("connectTcp: connect: 127.0.0.1:" + port
+                    + ": could not connect to remote host"), e.getMessage());
+            // As in libnbd, a TCP connect that never connected leaves the handle as new, ready to try again.
+            assertTrue(h.aioIsCreated(), h.connectionState());
             assertThrows(NbdException.class, () -> h.pread(new byte[1], 0));
+            h.connectUnix(unix.socket.toString());
+            assertTrue(h.aioIsReady());
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            NbdException e = assertThrows(NbdException.class, () -> h.connectTcp("no-such-host.invalid", "10809"));
+            assertEquals(0, e.getErrno(), "libnbd reports getaddrinfo failures without an errno");
+            assertTrue(e.getMessage().startsWith("connectTcp: getaddrinfo: hostname \"no-such-host.invalid\""),
+                    e.getMessage());
+            assertTrue(h.aioIsCreated(), h.connectionState());
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.aioConnectTcp("127.0.0.1", Integer.toString(port));
+            NbdException e = assertThrows(NbdException.class, () -> {
+                while (true) {
+                    h.poll(-1);
+                }
+            });
+            assertEquals(ECONNREFUSED, e.getErrno(), e.getMessage());
+            assertTrue(h.aioIsCreated(), h.connectionState());
         }
         try (NbdHandle h = new NbdHandle()) {
             h.aioConnect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
@@ -224,6 +244,7 @@ class ConnectVariantsTest {
                 }
             });
             assertEquals(ECONNREFUSED, e.getErrno(), e.getMessage());
+            // aioConnect is libnbd's nbd_aio_connect: a failed connect(2) leaves the handle dead.
             assertTrue(h.aioIsDead(), h.connectionState());
         }
     }

@@ -84,15 +84,21 @@ public final class Connector {
         }
     }
 
-    /** Tries every address of {@code host} in turn, as libnbd does with getaddrinfo's list. */
+    /**
+     * Tries every address of {@code host} in turn, as libnbd does with
+     * getaddrinfo's list. Failing to resolve, or every address failing, sends
+     * the handle back to the created state, as in libnbd.
+     */
     public static Opened tcp(String host, String port, Consumer<AutoCloseable> pending) throws NbdError {
-        int portNumber = servicePort(port);
+        int portNumber;
         InetAddress[] addresses;
         try {
+            portNumber = servicePort(port);
             addresses = InetAddress.getAllByName(host.isEmpty() ? "localhost" : host);
-        } catch (UnknownHostException e) {
-            throw new NbdError("getaddrinfo: " + host + ":" + port + ": Name or service not known", Errno.ENOENT,
-                    true, e);
+        } catch (NbdError | UnknownHostException e) {
+            throw new NbdError("getaddrinfo: hostname \"" + host + "\" port \"" + port + "\": "
+                    + (e instanceof NbdError ? "Servname not supported for ai_socktype" : "Name or service not known"),
+                    0, true, e).backToCreated();
         }
         NbdError last = null;
         for (InetAddress a : addresses) {
@@ -102,7 +108,8 @@ public final class Connector {
                 last = e;
             }
         }
-        throw last;
+        throw new NbdError("connect: " + host + ":" + port + ": could not connect to remote host ("
+                + last.getMessage() + ")", last.errno(), true, last).backToCreated();
     }
 
     /** A port number, or a service name from /etc/services (as getaddrinfo does). */
@@ -121,8 +128,7 @@ public final class Connector {
                 return 10809;
             }
         }
-        throw new NbdError("getaddrinfo: port " + port + ": Servname not supported for ai_socktype", Errno.EINVAL,
-                true);
+        throw new NbdError("port " + port + " is not a number or a known service", Errno.EINVAL, true);
     }
 
     public static Opened unix(Path path, Consumer<AutoCloseable> pending) throws NbdError {

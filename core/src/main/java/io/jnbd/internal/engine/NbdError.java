@@ -10,6 +10,7 @@ public final class NbdError extends Exception {
 
     private final int errno;
     private final boolean fatal;
+    private boolean backToCreated;
 
     public NbdError(String message, int errno, boolean fatal) {
         super(message);
@@ -21,6 +22,20 @@ public final class NbdError extends Exception {
         super(message, cause);
         this.errno = errno;
         this.fatal = fatal;
+    }
+
+    /**
+     * A connect that failed before any connection existed, after which libnbd
+     * returns the handle to the created state (a TCP name that does not
+     * resolve, or every address refusing).
+     */
+    public NbdError backToCreated() {
+        backToCreated = true;
+        return this;
+    }
+
+    public boolean isBackToCreated() {
+        return backToCreated;
     }
 
     public int errno() {
