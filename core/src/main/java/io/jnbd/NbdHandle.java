@@ -296,7 +296,7 @@ public final class NbdHandle implements AutoCloseable {
         setting("setExportName", () -> {
             byteLimit("setExportName", exportName, "export name");
             this.exportName = exportName;
-            negotiated.metaContextsValid = false;
+            negotiated.forgetExport();
         });
     }
 
@@ -750,7 +750,7 @@ public final class NbdHandle implements AutoCloseable {
                         + "this build of jnbd lacks", Errno.ENOTSUP);
             }
             exportName = u.exportName();
-            negotiated.metaContextsValid = false;
+            negotiated.forgetExport();
         } finally {
             lock.unlock();
         }
@@ -1124,6 +1124,46 @@ public final class NbdHandle implements AutoCloseable {
         return option("optExtendedHeaders", (n, cfg) -> n.extendedHeaders());
     }
 
+    /**
+     * NBD_OPT_LIST_META_CONTEXT for the current export with the queries of
+     * {@link #addMetaContext}: calls {@code context} for each name the server
+     * has; returns how many. Changes nothing that was negotiated.
+     */
+    public int optListMetaContext(ContextCallback context) {
+        nonNull(context, "context");
+        return metaContextOption("optListMetaContext", Nbd.OPT_LIST_META_CONTEXT, null, context);
+    }
+
+    /** As {@link #optListMetaContext} with these queries instead of the handle's. */
+    public int optListMetaContextQueries(List<String> queries, ContextCallback context) {
+        nonNull(queries, "queries");
+        nonNull(context, "context");
+        return metaContextOption("optListMetaContextQueries", Nbd.OPT_LIST_META_CONTEXT, queries, context);
+    }
+
+    /**
+     * NBD_OPT_SET_META_CONTEXT for the current export with the handle's
+     * queries: the contexts the server selects become the ones block status
+     * reports (and {@link #canMetaContext} sees); returns how many.
+     */
+    public int optSetMetaContext(ContextCallback context) {
+        nonNull(context, "context");
+        return metaContextOption("optSetMetaContext", Nbd.OPT_SET_META_CONTEXT, null, context);
+    }
+
+    /** As {@link #optSetMetaContext} with these queries instead of the handle's. */
+    public int optSetMetaContextQueries(List<String> queries, ContextCallback context) {
+        nonNull(queries, "queries");
+        nonNull(context, "context");
+        return metaContextOption("optSetMetaContextQueries", Nbd.OPT_SET_META_CONTEXT, queries, context);
+    }
+
+    private int metaContextOption(String method, int option, List<String> queries, ContextCallback context) {
+        List<String> q = queries == null ? null : List.copyOf(queries);
+        return option(method, (n, cfg) -> n.metaContext(option, cfg.exportName(),
+                q != null ? q : cfg.metaContexts(), context::call, true));
+    }
+
     /** NBD_OPT_ABORT: ends the connection politely; the handle is closed. */
     public void optAbort() {
         option("optAbort", (n, cfg) -> {
@@ -1211,7 +1251,7 @@ public final class NbdHandle implements AutoCloseable {
     public boolean canMetaContext(String metacontext) {
         nonNull(metacontext, "metacontext");
         require("canMetaContext");
-        if (!negotiated.metaContextsValid) {
+        if (getNrMetaContexts() > 0 && !negotiated.metaContextsValid) {
             throw error("canMetaContext", "need a successful server meta context request first", Errno.EINVAL);
         }
         return negotiated.hasMetaContext(metacontext);
@@ -1380,6 +1420,34 @@ public final class NbdHandle implements AutoCloseable {
         execute("blockStatus", blockStatusCmd("blockStatus", "blockStatus", count, offset, extent, flags));
     }
 
+    /** NBD_CMD_BLOCK_STATUS with 64-bit extents (as extended headers report them). */
+    public void blockStatus64(long count, long offset, Extent64Callback extent64) {
+        blockStatus64(count, offset, extent64, 0);
+    }
+
+    public void blockStatus64(long count, long offset, Extent64Callback extent64, int flags) {
+        nonNull(extent64, "extent64");
+        execute("blockStatus64", blockStatusCmd("blockStatus64", "blockStatus64", count, offset, null, flags)
+                .extent64(extent64));
+    }
+
+    /**
+     * Block status for only the named meta contexts (a subset of those
+     * negotiated). Needs extended headers and a server that accepts a block
+     * status payload ({@link #canBlockStatusPayload()}).
+     */
+    public void blockStatusFilter(long count, long offset, List<String> contexts, Extent64Callback extent64) {
+        blockStatusFilter(count, offset, contexts, extent64, 0);
+    }
+
+    public void blockStatusFilter(long count, long offset, List<String> contexts, Extent64Callback extent64,
+                                  int flags) {
+        nonNull(contexts, "contexts");
+        nonNull(extent64, "extent64");
+        execute("blockStatusFilter", blockStatusFilterCmd("blockStatusFilter", "blockStatusFilter", count, offset,
+                contexts, extent64, flags));
+    }
+
     // ---------------------------------------------------------------- libnbd's aio commands
     //
     // Each returns the command's cookie at once. The buffer must stay
@@ -1504,6 +1572,38 @@ public final class NbdHandle implements AutoCloseable {
         nonNull(extent, "extent");
         return aio(blockStatusCmd("aioBlockStatus", "aioBlockStatus", count, offset, extent, flags),
                 "aioBlockStatus", completion);
+    }
+
+    public long aioBlockStatus64(long count, long offset, Extent64Callback extent64) {
+        return aioBlockStatus64(count, offset, extent64, null, 0);
+    }
+
+    public long aioBlockStatus64(long count, long offset, Extent64Callback extent64, CompletionCallback completion) {
+        return aioBlockStatus64(count, offset, extent64, completion, 0);
+    }
+
+    public long aioBlockStatus64(long count, long offset, Extent64Callback extent64, CompletionCallback completion,
+                                 int flags) {
+        nonNull(extent64, "extent64");
+        return aio(blockStatusCmd("aioBlockStatus64", "aioBlockStatus64", count, offset, null, flags)
+                .extent64(extent64), "aioBlockStatus64", completion);
+    }
+
+    public long aioBlockStatusFilter(long count, long offset, List<String> contexts, Extent64Callback extent64) {
+        return aioBlockStatusFilter(count, offset, contexts, extent64, null, 0);
+    }
+
+    public long aioBlockStatusFilter(long count, long offset, List<String> contexts, Extent64Callback extent64,
+                                     CompletionCallback completion) {
+        return aioBlockStatusFilter(count, offset, contexts, extent64, completion, 0);
+    }
+
+    public long aioBlockStatusFilter(long count, long offset, List<String> contexts, Extent64Callback extent64,
+                                     CompletionCallback completion, int flags) {
+        nonNull(contexts, "contexts");
+        nonNull(extent64, "extent64");
+        return aio(blockStatusFilterCmd("aioBlockStatusFilter", "aioBlockStatusFilter", count, offset, contexts,
+                extent64, flags), "aioBlockStatusFilter", completion);
     }
 
     /**
@@ -1633,6 +1733,29 @@ public final class NbdHandle implements AutoCloseable {
                 "blockStatusAsync");
     }
 
+    public CompletableFuture<Void> blockStatus64Async(long count, long offset, Extent64Callback extent64) {
+        return blockStatus64Async(count, offset, extent64, 0);
+    }
+
+    public CompletableFuture<Void> blockStatus64Async(long count, long offset, Extent64Callback extent64, int flags) {
+        nonNull(extent64, "extent64");
+        return future(blockStatusCmd("blockStatus64Async", "aioBlockStatus64", count, offset, null, flags)
+                .extent64(extent64), "blockStatus64Async");
+    }
+
+    public CompletableFuture<Void> blockStatusFilterAsync(long count, long offset, List<String> contexts,
+                                                          Extent64Callback extent64) {
+        return blockStatusFilterAsync(count, offset, contexts, extent64, 0);
+    }
+
+    public CompletableFuture<Void> blockStatusFilterAsync(long count, long offset, List<String> contexts,
+                                                          Extent64Callback extent64, int flags) {
+        nonNull(contexts, "contexts");
+        nonNull(extent64, "extent64");
+        return future(blockStatusFilterCmd("blockStatusFilterAsync", "aioBlockStatusFilter", count, offset,
+                contexts, extent64, flags), "blockStatusFilterAsync");
+    }
+
     // ---------------------------------------------------------------- statistics
 
     /** Bytes sent to the server, handshake included. */
@@ -1682,8 +1805,15 @@ public final class NbdHandle implements AutoCloseable {
     private Command writeCmd(String m, String call, ByteBuffer buf, long offset, int flags) {
         nonNull(buf, "buf");
         require(call);
+        if (strict(Strict.AUTO_FLAG)) {
+            // The flag's meaning is fixed by what was negotiated, so libnbd sets it itself.
+            flags = negotiated.extendedHeaders ? flags | CmdFlag.PAYLOAD_LEN : flags & ~CmdFlag.PAYLOAD_LEN;
+        }
         checkFlags(m, flags, CmdFlag.FUA | CmdFlag.PAYLOAD_LEN);
         checkWritable(m, flags);
+        if (strict(Strict.COMMANDS) && ((flags & CmdFlag.PAYLOAD_LEN) != 0) != negotiated.extendedHeaders) {
+            throw error(m, "incorrect setting for PAYLOAD_LEN flag", Errno.EINVAL);
+        }
         long count = buf.remaining();
         if (strict(Strict.PAYLOAD) && count > payloadMaximum()) {
             throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
@@ -1741,6 +1871,11 @@ public final class NbdHandle implements AutoCloseable {
     private Command blockStatusCmd(String m, String call, long count, long offset, ExtentCallback extent, int flags) {
         require(call);
         checkFlags(m, flags, CmdFlag.REQ_ONE);
+        return blockStatusCommon(m, count, offset, extent, flags);
+    }
+
+    /** The checks every block status command shares (after the state and flags checks). */
+    private Command blockStatusCommon(String m, long count, long offset, ExtentCallback extent, int flags) {
         if (strict(Strict.COMMANDS)) {
             if (!negotiated.structuredReplies) {
                 throw error(m, "server does not support structured replies", Errno.ENOTSUP);
@@ -1752,6 +1887,40 @@ public final class NbdHandle implements AutoCloseable {
         }
         checkRange(m, Nbd.CMD_BLOCK_STATUS, offset, count, Errno.EINVAL);
         return new Command(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent);
+    }
+
+    /**
+     * NBD_CMD_BLOCK_STATUS with a payload: the effect length, then the ids of
+     * the wanted contexts; the header's length is the payload's (PAYLOAD_LEN).
+     */
+    private Command blockStatusFilterCmd(String m, String call, long count, long offset, List<String> contexts,
+                                         Extent64Callback extent64, int flags) {
+        require(call);
+        if (strict(Strict.AUTO_FLAG)) {
+            if (!negotiated.extendedHeaders) {
+                throw error(m, "server does not support extended headers", Errno.ENOTSUP);
+            }
+            flags |= CmdFlag.PAYLOAD_LEN;
+        }
+        if (strict(Strict.COMMANDS)) {
+            if (!(negotiated.export.has(Nbd.TFLAG_BLOCK_STAT_PAYLOAD) && negotiated.extendedHeaders)) {
+                throw error(m, "server does not support the block status payload flag", Errno.EINVAL);
+            }
+            if ((flags & CmdFlag.PAYLOAD_LEN) == 0) {
+                throw error(m, "incorrect setting for PAYLOAD_LEN flag", Errno.EINVAL);
+            }
+        }
+        ByteBuffer payload = ByteBuffer.allocate(8 + 4 * contexts.size()).putLong(count);
+        for (String name : contexts) {
+            long id = negotiated.metaContextsValid ? negotiated.metaContextId(name) : -1;
+            if (id < 0) {
+                throw error(m, "context " + name + " not negotiated", Errno.EINVAL);
+            }
+            payload.putInt((int) id);
+        }
+        payload.flip();
+        checkFlags(m, flags, CmdFlag.REQ_ONE | CmdFlag.PAYLOAD_LEN);
+        return blockStatusCommon(m, count, offset, null, flags).extent64(extent64).payload(payload);
     }
 
     private static void zeroFill(ByteBuffer buf) {

@@ -2,6 +2,7 @@ package io.jnbd.internal.engine;
 
 import io.jnbd.ChunkCallback;
 import io.jnbd.CompletionCallback;
+import io.jnbd.Extent64Callback;
 import io.jnbd.ExtentCallback;
 
 import java.nio.ByteBuffer;
@@ -24,6 +25,10 @@ public final class Command {
     public final ByteBuffer buffer;
     public final ChunkCallback chunkCallback;
     public final ExtentCallback extentCallback;
+    /** The 64-bit extent callback (blockStatus64, blockStatusFilter); replaces {@link #extentCallback}. */
+    Extent64Callback extent64Callback;
+    /** Bytes sent after the header besides a write's buffer: block status filter ids. */
+    ByteBuffer payload;
     /** Set by the aio API; called once on completion. */
     CompletionCallback completion;
     /** Set by the future API; completed once on completion. */
@@ -52,6 +57,16 @@ public final class Command {
         this.buffer = buffer;
         this.chunkCallback = chunkCallback;
         this.extentCallback = extentCallback;
+    }
+
+    public Command extent64(Extent64Callback cb) {
+        this.extent64Callback = cb;
+        return this;
+    }
+
+    public Command payload(ByteBuffer p) {
+        this.payload = p;
+        return this;
     }
 
     /** A synchronous command of {@code method}: its caller waits with {@link Transmission#await}. */

@@ -42,9 +42,27 @@ public final class Negotiated {
         return false;
     }
 
-    synchronized void setMetaContexts(List<MetaContext> list) {
+    synchronized void setMetaContexts(List<MetaContext> list, boolean valid) {
         metaContexts.clear();
         metaContexts.addAll(list);
-        metaContextsValid = true;
+        metaContextsValid = valid;
+    }
+
+    /** The id the server gave meta context {@code name}, or -1. */
+    public synchronized long metaContextId(String name) {
+        for (MetaContext m : metaContexts) {
+            if (m.name().equals(name)) {
+                return Integer.toUnsignedLong(m.id());
+            }
+        }
+        return -1;
+    }
+
+    /** The export changed: what was negotiated for the old one no longer holds. */
+    public synchronized void forgetExport() {
+        export.reset();
+        exportKnown = false;
+        metaContexts.clear();
+        metaContextsValid = false;
     }
 }

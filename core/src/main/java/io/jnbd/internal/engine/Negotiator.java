@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The handshake: greeting, then one option exchange per call. Blocking, on
@@ -48,7 +49,7 @@ public final class Negotiator {
             }
             long version = b.getLong();
             if (version == Nbd.OLDSTYLE_MAGIC) {
-                return oldstyle();
+                return oldstyle(cfg);
             }
             if (version != Nbd.IHAVEOPT) {
                 throw fatal("handshake: server is not either an oldstyle or fixed newstyle NBD server", Errno.EPROTO);
@@ -66,7 +67,7 @@ public final class Negotiator {
         }
     }
 
-    private Greeting oldstyle() throws NbdError, IOException {
+    private Greeting oldstyle(HandshakeConfig cfg) throws NbdError, IOException {
         ByteBuffer b = ch.need(OLDSTYLE_REST);
         long size = b.getLong();
         int gflags = Short.toUnsignedInt(b.getShort());
@@ -76,7 +77,7 @@ public final class Negotiator {
             throw fatal("handshake: oldstyle server should not set gflags", Errno.EPROTO);
         }
         result.protocol = "oldstyle";
-        setExport(size, eflags, null);
+        setExport(size, eflags, cfg);
         return Greeting.OLDSTYLE_READY;
     }
 
@@ -160,8 +161,12 @@ public final class Negotiator {
             exportName(cfg);
             return;
         }
-        if (cfg.requestMetaContext() && result.structuredReplies && !cfg.metaContexts().isEmpty()) {
-            setMetaContexts(cfg);
+        if (cfg.requestMetaContext()) {
+            // libnbd: the automatic request starts from nothing, and is only made when it can succeed.
+            result.setMetaContexts(List.of(), false);
+            if (result.structuredReplies && !cfg.metaContexts().isEmpty()) {
+                metaContext(Nbd.OPT_SET_META_CONTEXT, cfg.exportName(), cfg.metaContexts(), null, false);
+            }
         }
         List<Integer> infos = new ArrayList<>();
         if (cfg.fullInfo()) {
@@ -187,9 +192,7 @@ public final class Negotiator {
                         throw fatal("handshake: server omitted NBD_INFO_EXPORT reply to " + Nbd.optionName(option),
                                 Errno.EPROTO);
                     }
-                    result.exportKnown = true;
-                    debug.log("handshake", "export size " + result.export.size + ", flags 0x"
-                            + Integer.toHexString(result.export.flags));
+                    exportKnown(cfg);
                     return;
                 }
                 if (!r.isError()) {
@@ -202,6 +205,9 @@ public final class Negotiator {
                     exportName(cfg);
                     return;
                 }
+                result.export.reset();
+                result.exportKnown = false;
+                result.setMetaContexts(List.of(), false);
                 throw goError(r.type(), option, cfg.exportName(), msg);
             }
         } catch (IOException e) {
@@ -252,13 +258,13 @@ public final class Negotiator {
             int eflags = Short.toUnsignedInt(b.getShort());
             b.position(b.position() + n - 10);
             result.export.reset();
-            setExport(size, eflags, null);
+            setExport(size, eflags, cfg);
         } catch (IOException e) {
             throw ioError(e);
         }
     }
 
-    private void setExport(long size, int eflags, String name) throws NbdError {
+    private void setExport(long size, int eflags, HandshakeConfig cfg) throws NbdError {
         try {
             OptionReply.checkExportFlags(eflags);
         } catch (ProtocolException e) {
@@ -270,34 +276,78 @@ public final class Negotiator {
         result.export.size = size;
         result.export.flags = eflags;
         result.export.haveExport = true;
-        result.export.canonicalName = name;
-        result.exportKnown = true;
-        debug.log("handshake", "export size " + size + ", flags 0x" + Integer.toHexString(eflags));
+        exportKnown(cfg);
     }
 
-    /** NBD_OPT_SET_META_CONTEXT for the configured export and queries. */
-    private void setMetaContexts(HandshakeConfig cfg) throws NbdError {
-        int option = Nbd.OPT_SET_META_CONTEXT;
+    /**
+     * The export's details are complete. As libnbd: DF means nothing without
+     * structured replies, nor fast zero without write zeroes; and when meta
+     * contexts were wanted but could not be asked for, the (empty) answer is
+     * known.
+     */
+    private void exportKnown(HandshakeConfig cfg) {
+        if (!result.structuredReplies) {
+            result.export.flags &= ~Nbd.TFLAG_SEND_DF;
+        }
+        if (!result.export.has(Nbd.TFLAG_SEND_WRITE_ZEROES)) {
+            result.export.flags &= ~Nbd.TFLAG_SEND_FAST_ZERO;
+        }
+        if (cfg.requestMetaContext() && (!result.structuredReplies || cfg.metaContexts().isEmpty())) {
+            result.setMetaContexts(List.of(), true);
+        }
+        result.exportKnown = true;
+        debug.log("handshake", "export size " + result.export.size + ", flags 0x"
+                + Integer.toHexString(result.export.flags));
+    }
+
+    /**
+     * NBD_OPT_LIST_META_CONTEXT or NBD_OPT_SET_META_CONTEXT for {@code exportName}
+     * and {@code queries}; calls {@code each} per context the server names and
+     * returns how many. SET replaces the negotiated contexts. A refusal is an
+     * error only for an {@code explicit} request (opt mode); the automatic one
+     * before NBD_OPT_GO goes on without contexts, as libnbd.
+     */
+    public int metaContext(int option, String exportName, List<String> queries, Consumer<String> each,
+                           boolean explicit) throws NbdError {
+        if (!fixedNewstyle()) {
+            throw new NbdError("server is not using fixed newstyle protocol", Errno.ENOTSUP, false);
+        }
+        boolean set = option == Nbd.OPT_SET_META_CONTEXT;
+        if (set) {
+            result.setMetaContexts(List.of(), false);
+        }
         try {
-            send(Options.metaContext(option, cfg.exportName(), cfg.metaContexts()));
+            send(Options.metaContext(option, exportName, queries));
             List<Negotiated.MetaContext> agreed = new ArrayList<>();
             while (true) {
                 OptionReply r = readReply(option);
                 ByteBuffer payload = readPayload(r);
                 if (r.type() == Nbd.REP_META_CONTEXT) {
+                    if (payload.remaining() > 4 + Nbd.MAX_STRING) {
+                        debug.log("handshake", "skipping too large meta context");
+                        continue;
+                    }
                     OptionReply.MetaContext m = OptionReply.decodeMetaContext(payload);
-                    debug.log("handshake", "meta context " + m.name() + " has id " + m.id());
+                    debug.log("handshake", "negotiated " + m.name() + " with context ID " + m.id());
+                    if (each != null) {
+                        each.accept(m.name());
+                    }
                     agreed.add(new Negotiated.MetaContext(m.id(), m.name()));
                 } else if (r.type() == Nbd.REP_ACK) {
-                    result.setMetaContexts(agreed);
-                    return;
+                    if (set) {
+                        result.setMetaContexts(agreed, true);
+                    }
+                    return agreed.size();
                 } else if (r.isError()) {
-                    debug.log("handshake", "NBD_OPT_SET_META_CONTEXT refused: " + describe(r, payload));
-                    result.setMetaContexts(List.of());
-                    return;
+                    debug.log("handshake", Nbd.optionName(option) + " refused: " + describe(r, payload));
+                    if (explicit) {
+                        throw new NbdError("unexpected response, possibly the server does not support meta contexts",
+                                Errno.ENOTSUP, false);
+                    }
+                    return 0;
                 } else {
                     throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type())
-                            + " to NBD_OPT_SET_META_CONTEXT", Errno.EPROTO);
+                            + " to " + Nbd.optionName(option), Errno.EPROTO);
                 }
             }
         } catch (IOException e) {

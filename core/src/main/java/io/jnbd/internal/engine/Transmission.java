@@ -3,6 +3,7 @@ package io.jnbd.internal.engine;
 import io.jnbd.ChunkCallback;
 import io.jnbd.ErrorHolder;
 import io.jnbd.NbdException;
+import io.jnbd.NbdExtent;
 import io.jnbd.internal.Strerror;
 import io.jnbd.internal.protocol.BlockStatusChunk;
 import io.jnbd.internal.protocol.Errno;
@@ -68,6 +69,7 @@ public final class Transmission {
     private final ConcurrentLinkedQueue<Command> syncWaiters = new ConcurrentLinkedQueue<>();
     private volatile Thread background;
     private volatile boolean ended;
+    private final ReentrantLock sendLock = new ReentrantLock();
     /** Threads in poll(): while there are some, a read stays posted so that a hang-up is noticed. */
     private final java.util.concurrent.atomic.AtomicInteger watchers = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -135,38 +137,55 @@ public final class Transmission {
      * sent fails with an NbdError and is never in flight.
      */
     public void submit(Command c) throws NbdError {
-        synchronized (this) {
-            if (ended) {
-                throw new NbdError("connection is closed" + (endCause == null ? "" : ": " + endCause.getMessage()),
-                        Errno.ENOTCONN, false);
-            }
-            if (discSent) {
-                throw new NbdError("cannot request more commands after NBD_CMD_DISC", Errno.EINVAL, false);
-            }
-            c.cookie = nextCookie++;
-            if (c.type == Nbd.CMD_DISC) {
-                discSent = true;
-            } else {
-                inFlight.put(c.cookie, c);
-            }
-        }
         ByteBuffer h = ByteBuffer.allocate(Requests.EXTENDED_SIZE);
-        Requests.encode(h, extended, c.flags, c.type, c.cookie, c.offset, c.count);
-        h.flip();
+        IOException failed = null;
+        // Cookie, registration and write happen in one order under the send lock, so that
+        // every command registered before NBD_CMD_DISC also goes out before it.
+        sendLock.lock();
         try {
-            if (c.type == Nbd.CMD_WRITE) {
-                ch.write(h, c.buffer.duplicate());
-            } else {
-                ch.write(h);
+            synchronized (this) {
+                if (ended) {
+                    throw new NbdError("connection is closed"
+                            + (endCause == null ? "" : ": " + endCause.getMessage()), Errno.ENOTCONN, false);
+                }
+                if (discSent) {
+                    throw new NbdError("cannot request more commands after NBD_CMD_DISC", Errno.EINVAL, false);
+                }
+                c.cookie = nextCookie++;
+                if (c.type == Nbd.CMD_DISC) {
+                    discSent = true;
+                } else {
+                    inFlight.put(c.cookie, c);
+                }
             }
-            ch.chunkSent();
-            if (debug.enabled()) {
-                debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + c.cookie + " offset "
-                        + c.offset + " count " + c.count + " flags 0x" + Integer.toHexString(c.flags));
+            Requests.encode(h, extended, c.flags, c.type, c.cookie, c.offset,
+                    c.payload != null ? c.payload.remaining() : c.count);
+            h.flip();
+            try {
+                if (c.type == Nbd.CMD_WRITE) {
+                    ch.write(h, c.buffer.duplicate());
+                } else if (c.payload != null) {
+                    ch.write(h, c.payload.duplicate());
+                } else {
+                    ch.write(h);
+                }
+                ch.chunkSent();
+                if (c.type == Nbd.CMD_DISC) {
+                    // As libnbd: nothing follows NBD_CMD_DISC, and the server may wait for our EOF.
+                    ch.transport().shutdownOutput();
+                }
+            } catch (IOException e) {
+                failed = e;
             }
-        } catch (IOException e) {
+        } finally {
+            sendLock.unlock();
+        }
+        if (failed != null) {
             // The reader sees the broken connection too; ending here makes sure the command completes.
-            end(Negotiator.ioError(e));
+            end(Negotiator.ioError(failed));
+        } else if (debug.enabled()) {
+            debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + c.cookie + " offset "
+                    + c.offset + " count " + c.count + " flags 0x" + Integer.toHexString(c.flags));
         }
         if (c.type == Nbd.CMD_DISC) {
             c.markDone();
@@ -466,14 +485,22 @@ public final class Transmission {
             debug.log("transmission", "ignoring block status for unknown meta context id " + id);
             return;
         }
-        if (c.extentCallback == null) {
+        if (c.extentCallback == null && c.extent64Callback == null) {
             return;
         }
-        int[] entries = BlockStatusChunk.toEntries32(pairs, negotiated.export.blockMinimum);
+        long size = negotiated.export.size;
+        BlockStatusChunk.Cooked cooked = BlockStatusChunk.cook(pairs, c.extent64Callback != null,
+                Long.compareUnsigned(c.offset, size) <= 0 ? size - c.offset : 0);
+        if (cooked.error() != 0) {
+            debug.log("transmission", "server's block status extents were truncated");
+            c.fail(cooked.error(), "server sent unusable block status extents");
+        }
         ErrorHolder err = new ErrorHolder(c.error);
         int r;
         try {
-            r = c.extentCallback.call(context, c.offset, entries, err);
+            r = c.extent64Callback != null
+                    ? c.extent64Callback.call(context, c.offset, extents64(cooked), err)
+                    : c.extentCallback.call(context, c.offset, entries32(cooked), err);
         } catch (RuntimeException e) {
             c.fail(Errno.EIO, "extent callback threw " + e);
             return;
@@ -481,6 +508,24 @@ public final class Transmission {
         if (r == -1) {
             c.fail(err.get() != 0 ? err.get() : Errno.EPROTO, "extent callback failed");
         }
+    }
+
+    private static int[] entries32(BlockStatusChunk.Cooked cooked) {
+        long[] p = cooked.pairs();
+        int[] entries = new int[p.length];
+        for (int i = 0; i < p.length; i++) {
+            entries[i] = (int) p[i];
+        }
+        return entries;
+    }
+
+    private static NbdExtent[] extents64(BlockStatusChunk.Cooked cooked) {
+        long[] p = cooked.pairs();
+        NbdExtent[] extents = new NbdExtent[cooked.count()];
+        for (int i = 0; i < extents.length; i++) {
+            extents[i] = new NbdExtent(p[2 * i], p[2 * i + 1]);
+        }
+        return extents;
     }
 
     private void errorChunk(Command c, long len) throws IOException, ProtocolException {

@@ -30,7 +30,7 @@ public final class BlockStatusChunk {
         return payload.getInt(payload.position());
     }
 
-    /** Decodes a whole payload (length already checked) into (length, flags) pairs. */
+    /** Decodes a whole payload (length already checked) into raw (length, flags) pairs, unsigned. */
     public static long[] decode(ByteBuffer payload, boolean extended) throws ProtocolException {
         payload.getInt();
         long[] pairs;
@@ -41,46 +41,75 @@ public final class BlockStatusChunk {
                         + " does not match the chunk length");
             }
             pairs = new long[(int) count * 2];
-            for (int i = 0; i < pairs.length; i += 2) {
+            for (int i = 0; i < pairs.length; i++) {
                 pairs[i] = payload.getLong();
-                pairs[i + 1] = payload.getLong();
-                if (pairs[i] <= 0) {
-                    throw new ProtocolException("block status extent of length " + Long.toUnsignedString(pairs[i]));
-                }
             }
         } else {
             pairs = new long[payload.remaining() / 4];
-            for (int i = 0; i < pairs.length; i += 2) {
+            for (int i = 0; i < pairs.length; i++) {
                 pairs[i] = Integer.toUnsignedLong(payload.getInt());
-                pairs[i + 1] = Integer.toUnsignedLong(payload.getInt());
-                if (pairs[i] == 0) {
-                    throw new ProtocolException("block status extent of length 0");
-                }
             }
         }
         return pairs;
     }
 
+    /** Extents ready for a callback, and the error (0 if none) the command takes from them. */
+    public record Cooked(long[] pairs, int error) {
+        public int count() {
+            return pairs.length / 2;
+        }
+    }
+
     /**
-     * The 32-bit form libnbd's nbd_block_status callback gets: an extent longer
-     * than 32 bits is cut to the largest multiple of {@code align} that fits,
-     * and the extents after it are dropped (the caller asks again from there).
+     * Turns raw extents into what a callback may see, as libnbd 1.22 does:
+     * lengths never exceed 2^63-1 nor (for 32-bit callbacks, {@code wide}
+     * false) 2^32-1, in which case the extent is cut to an aligned length and
+     * the rest dropped; flags too wide for 32 bits end the list (an EOVERFLOW
+     * error if that was the first extent); extents never run past the export
+     * ({@code cap} bytes from the request's offset: cut there, EPROTO); a
+     * zero-length extent ends the list (EPROTO if it was the first).
      */
-    public static int[] toEntries32(long[] pairs, long align) {
-        long max = 0xFFFFFFFFL / Math.max(align, 1) * Math.max(align, 1);
+    public static Cooked cook(long[] raw, boolean wide, long cap) {
+        long[] out = new long[raw.length];
+        int error = 0;
+        long total = 0;
         int n = 0;
-        while (n < pairs.length && Long.compareUnsigned(pairs[n], max) <= 0) {
-            n += 2;
+        boolean stop = false;
+        for (int i = 0; i < raw.length && !stop; i += 2) {
+            long len = raw[i];
+            long flags = raw[i + 1];
+            if (len < 0) {
+                stop = true;
+                len = Long.MAX_VALUE - Nbd.MAX_REQUEST_SIZE + 1;
+            }
+            if (!wide && Long.compareUnsigned(len, 0xFFFFFFFFL) > 0) {
+                stop = true;
+                len = 0x1_0000_0000L - Nbd.MAX_REQUEST_SIZE;
+            }
+            if (!wide && Long.compareUnsigned(flags, 0xFFFFFFFFL) > 0) {
+                stop = true;
+                if (i > 0) {
+                    break;
+                }
+                error = error != 0 ? error : Errno.EOVERFLOW;
+                flags &= 0xFFFFFFFFL;
+            }
+            if (Long.compareUnsigned(len, cap - total) > 0) {
+                len = cap - total;
+                stop = true;
+                error = error != 0 ? error : Errno.EPROTO;
+            }
+            if (len == 0) {
+                stop = true;
+                if (i > 0) {
+                    break;
+                }
+                error = error != 0 ? error : Errno.EPROTO;
+            }
+            total += len;
+            out[n++] = len;
+            out[n++] = flags;
         }
-        boolean cut = n < pairs.length;
-        int[] entries = new int[cut ? n + 2 : n];
-        for (int i = 0; i < n; i++) {
-            entries[i] = (int) pairs[i];
-        }
-        if (cut) {
-            entries[n] = (int) max;
-            entries[n + 1] = (int) pairs[n + 1];
-        }
-        return entries;
+        return new Cooked(n == out.length ? out : java.util.Arrays.copyOf(out, n), error);
     }
 }
