@@ -28,6 +28,9 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -1024,6 +1027,106 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #poll}, and also returns 1 when {@code fd} becomes readable
+     * (libnbd's use: an eventfd or pipe another thread writes to, to wake the
+     * poller). {@code fd} is registered with a selector for the duration of
+     * the call, so it is switched to non-blocking mode meanwhile and restored
+     * after. A null {@code fd} is plain {@link #poll}.
+     */
+    public int poll2(SelectableChannel fd, int timeoutMillis) {
+        if (fd == null) {
+            return poll(timeoutMillis);
+        }
+        boolean wasBlocking = fd.isBlocking();
+        try (Selector selector = Selector.open()) {
+            fd.configureBlocking(false);
+            fd.register(selector, SelectionKey.OP_READ);
+            Thread watcher = Thread.ofVirtual().name("jnbd-poll2-" + handleName).start(() -> {
+                try {
+                    if (selector.select() > 0) {
+                        fdReadable();
+                    }
+                } catch (IOException | java.nio.channels.ClosedSelectorException e) {
+                    // The poll is over (the selector was closed) or the channel failed: nothing to report.
+                }
+            });
+            try {
+                return poll(timeoutMillis);
+            } finally {
+                selector.wakeup();
+                joinQuietly(watcher);
+            }
+        } catch (IOException e) {
+            throw error("poll2", "poll: " + e.getMessage(), Errno.EIO);
+        } finally {
+            try {
+                fd.configureBlocking(wasBlocking);
+            } catch (IOException e) {
+                debug.log("poll2", "could not restore the channel's blocking mode: " + e);
+            }
+        }
+    }
+
+    /** poll2's extra descriptor is readable: wake the poller as progress would. */
+    private void fdReadable() {
+        events.incrementAndGet();
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * What the engine waits for from the server: {@link AioDirection#READ}
+     * once connected (a reply, or the server hanging up), {@link
+     * AioDirection#BOTH} while connecting, 0 with no connection. jnbd does its
+     * own I/O, so this is for information only.
+     */
+    public int aioGetDirection() {
+        return switch (state) {
+            case CONNECTING -> AioDirection.BOTH;
+            case HANDSHAKING, OPTION, NEGOTIATING, READY -> AioDirection.READ;
+            case CREATED, CLOSED, DEAD -> 0;
+        };
+    }
+
+    /**
+     * libnbd's way to say the socket is readable. jnbd's engine reads as soon
+     * as data arrives on its own, so this does nothing; it exists so that code
+     * written for libnbd runs unchanged.
+     */
+    public void aioNotifyRead() {
+        require("aioNotifyRead");
+    }
+
+    /** As {@link #aioNotifyRead()}, for writability: jnbd writes on the calling thread, so nothing to do. */
+    public void aioNotifyWrite() {
+        require("aioNotifyWrite");
+    }
+
+    /**
+     * libnbd returns its socket so that a main loop can poll it. jnbd does its
+     * own I/O, so there is no descriptor for a caller to poll: this always
+     * fails with ENOTSUP. Wait with {@link #poll}, completion callbacks or the
+     * futures instead.
+     */
+    public int aioGetFd() {
+        require("aioGetFd");
+        throw error("aioGetFd", "jnbd does its own I/O and has no descriptor to poll; use poll(), completion "
+                + "callbacks or the CompletableFuture forms", Errno.ENOTSUP);
+    }
+
     private int awaitProgress(int timeoutMillis) {
         lock.lock();
         pollers.incrementAndGet();
@@ -1067,18 +1170,31 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     private <T> T option(String method, OptionExchange<T> exchange) {
-        HandshakeConfig cfg;
+        HandshakeConfig cfg = beginOption(method);
+        try {
+            return runOption(exchange, cfg);
+        } catch (NbdError e) {
+            throw error(method, e);
+        }
+    }
+
+    /** Checks the state and moves to OPTION; the handle's settings at this moment steer the exchange. */
+    private HandshakeConfig beginOption(String method) {
         lock.lock();
         try {
             require(method);
-            cfg = handshakeConfig();
+            HandshakeConfig cfg = handshakeConfig();
             setState(State.OPTION);
+            return cfg;
         } finally {
             lock.unlock();
         }
+    }
+
+    private <T> T runOption(OptionExchange<T> exchange, HandshakeConfig cfg) throws NbdError {
         try {
             T result = exchange.run(negotiator, cfg);
-            // optGo has moved on to READY (or a close got in first); every other option returns to NEGOTIATING.
+            // optGo moves on to READY and optAbort to CLOSED; every other option returns to NEGOTIATING.
             moveTo(State.OPTION, State.NEGOTIATING);
             return result;
         } catch (NbdError e) {
@@ -1087,17 +1203,55 @@ public final class NbdHandle implements AutoCloseable {
             } else {
                 moveTo(State.OPTION, State.NEGOTIATING);
             }
-            throw error(method, e);
+            throw e;
         }
+    }
+
+    /**
+     * libnbd's aio_opt_* form: checks the state, then runs the exchange on a
+     * jnbd thread and returns at once. {@code completion} (optional) then gets
+     * the option's errno (0 on success; {@code refusedErrno} where the sync
+     * call would return false); it is retired whatever it returns.
+     */
+    private <T> void aioOption(String method, OptionExchange<T> exchange, CompletionCallback completion,
+                               int refusedErrno) {
+        HandshakeConfig cfg = beginOption(method);
+        Thread t = Thread.ofPlatform().daemon().name("jnbd-option-" + handleName).unstarted(() -> {
+            int err;
+            try {
+                T result = runOption(exchange, cfg);
+                err = Boolean.FALSE.equals(result) ? refusedErrno : 0;
+            } catch (NbdError e) {
+                debug.log(method, e.getMessage());
+                err = e.errno() != 0 ? e.errno() : Errno.EIO;
+            }
+            if (completion != null) {
+                try {
+                    completion.call(new ErrorHolder(err));
+                } catch (RuntimeException e) {
+                    debug.log(method, "completion callback threw " + e);
+                }
+            }
+            progress();
+        });
+        lock.lock();
+        try {
+            connectThread = t;
+        } finally {
+            lock.unlock();
+        }
+        t.start();
     }
 
     /** Ends negotiation with NBD_OPT_GO for the current export name; the handle becomes ready. */
     public void optGo() {
-        option("optGo", (n, cfg) -> {
-            n.goOrInfo(cfg, true);
-            startTransmission();
-            return null;
-        });
+        option("optGo", this::goExchange);
+    }
+
+    private Void goExchange(Negotiator n, HandshakeConfig cfg) throws NbdError {
+        n.goOrInfo(cfg, true);
+        startTransmission();
+        return null;
     }
 
     /** NBD_OPT_INFO for the current export name: the export's details, and stay negotiating. */
@@ -1166,10 +1320,11 @@ public final class NbdHandle implements AutoCloseable {
 
     /** NBD_OPT_ABORT: ends the connection politely; the handle is closed. */
     public void optAbort() {
-        option("optAbort", (n, cfg) -> {
-            n.abort();
-            return null;
-        });
+        option("optAbort", this::abortExchange);
+    }
+
+    private Void abortExchange(Negotiator n, HandshakeConfig cfg) throws NbdError {
+        n.abort();
         lock.lock();
         try {
             setState(State.CLOSED);
@@ -1180,6 +1335,115 @@ public final class NbdHandle implements AutoCloseable {
         if (ch != null) {
             ch.close();
         }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- opt mode, aio forms
+    //
+    // Each starts the option exchange on a jnbd thread and returns at once;
+    // the handle is connecting meanwhile (aioIsConnecting), then negotiating
+    // again (or ready after aioOptGo, closed after aioOptAbort, dead if the
+    // server broke the protocol). Callbacks run on that thread.
+
+    public void aioOptGo() {
+        aioOptGo(null);
+    }
+
+    public void aioOptGo(CompletionCallback completion) {
+        aioOption("aioOptGo", this::goExchange, completion, 0);
+    }
+
+    public void aioOptAbort() {
+        aioOption("aioOptAbort", this::abortExchange, null, 0);
+    }
+
+    public void aioOptInfo() {
+        aioOptInfo(null);
+    }
+
+    public void aioOptInfo(CompletionCallback completion) {
+        aioOption("aioOptInfo", (n, cfg) -> {
+            n.goOrInfo(cfg, false);
+            return null;
+        }, completion, 0);
+    }
+
+    public void aioOptList(ListCallback list) {
+        aioOptList(list, null);
+    }
+
+    public void aioOptList(ListCallback list, CompletionCallback completion) {
+        nonNull(list, "list");
+        aioOption("aioOptList", (n, cfg) -> n.list(list::call), completion, 0);
+    }
+
+    public void aioOptStructuredReply() {
+        aioOptStructuredReply(null);
+    }
+
+    /** The completion gets ENOTSUP if the server refused (where optStructuredReply returns false). */
+    public void aioOptStructuredReply(CompletionCallback completion) {
+        aioOption("aioOptStructuredReply", (n, cfg) -> n.structuredReply(), completion, Errno.ENOTSUP);
+    }
+
+    public void aioOptExtendedHeaders() {
+        aioOptExtendedHeaders(null);
+    }
+
+    /** The completion gets ENOTSUP if the server refused (where optExtendedHeaders returns false). */
+    public void aioOptExtendedHeaders(CompletionCallback completion) {
+        aioOption("aioOptExtendedHeaders", (n, cfg) -> n.extendedHeaders(), completion, Errno.ENOTSUP);
+    }
+
+    public int aioOptListMetaContext(ContextCallback context) {
+        return aioOptListMetaContext(context, null);
+    }
+
+    /** Returns 0 at once; {@code context} is called as the server's replies arrive. */
+    public int aioOptListMetaContext(ContextCallback context, CompletionCallback completion) {
+        nonNull(context, "context");
+        return aioMetaContextOption("aioOptListMetaContext", Nbd.OPT_LIST_META_CONTEXT, null, context, completion);
+    }
+
+    public int aioOptListMetaContextQueries(List<String> queries, ContextCallback context) {
+        return aioOptListMetaContextQueries(queries, context, null);
+    }
+
+    public int aioOptListMetaContextQueries(List<String> queries, ContextCallback context,
+                                            CompletionCallback completion) {
+        nonNull(queries, "queries");
+        nonNull(context, "context");
+        return aioMetaContextOption("aioOptListMetaContextQueries", Nbd.OPT_LIST_META_CONTEXT, queries, context,
+                completion);
+    }
+
+    public int aioOptSetMetaContext(ContextCallback context) {
+        return aioOptSetMetaContext(context, null);
+    }
+
+    public int aioOptSetMetaContext(ContextCallback context, CompletionCallback completion) {
+        nonNull(context, "context");
+        return aioMetaContextOption("aioOptSetMetaContext", Nbd.OPT_SET_META_CONTEXT, null, context, completion);
+    }
+
+    public int aioOptSetMetaContextQueries(List<String> queries, ContextCallback context) {
+        return aioOptSetMetaContextQueries(queries, context, null);
+    }
+
+    public int aioOptSetMetaContextQueries(List<String> queries, ContextCallback context,
+                                           CompletionCallback completion) {
+        nonNull(queries, "queries");
+        nonNull(context, "context");
+        return aioMetaContextOption("aioOptSetMetaContextQueries", Nbd.OPT_SET_META_CONTEXT, queries, context,
+                completion);
+    }
+
+    private int aioMetaContextOption(String method, int option, List<String> queries, ContextCallback context,
+                                     CompletionCallback completion) {
+        List<String> q = queries == null ? null : List.copyOf(queries);
+        aioOption(method, (n, cfg) -> n.metaContext(option, cfg.exportName(), q != null ? q : cfg.metaContexts(),
+                context::call, true), completion, 0);
+        return 0;
     }
 
     // ---------------------------------------------------------------- export details
