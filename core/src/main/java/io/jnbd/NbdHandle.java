@@ -1170,12 +1170,21 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     private <T> T option(String method, OptionExchange<T> exchange) {
+        return option(method, exchange, this::backToNegotiating);
+    }
+
+    /** Runs an exchange on this thread; {@code success} makes the state change that follows it. */
+    private <T> T option(String method, OptionExchange<T> exchange, Runnable success) {
         HandshakeConfig cfg = beginOption(method);
+        T result;
         try {
-            return runOption(exchange, cfg);
+            result = exchange.run(negotiator, cfg);
         } catch (NbdError e) {
+            optionFailed(e);
             throw error(method, e);
         }
+        success.run();
+        return result;
     }
 
     /** Checks the state and moves to OPTION; the handle's settings at this moment steer the exchange. */
@@ -1191,38 +1200,44 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
-    private <T> T runOption(OptionExchange<T> exchange, HandshakeConfig cfg) throws NbdError {
-        try {
-            T result = exchange.run(negotiator, cfg);
-            // optGo moves on to READY and optAbort to CLOSED; every other option returns to NEGOTIATING.
-            moveTo(State.OPTION, State.NEGOTIATING);
-            return result;
-        } catch (NbdError e) {
-            if (e.fatal()) {
-                die(e);
-            } else {
-                moveTo(State.OPTION, State.NEGOTIATING);
-            }
-            throw e;
+    private void backToNegotiating() {
+        moveTo(State.OPTION, State.NEGOTIATING);
+    }
+
+    /** A broken connection kills the handle; a refused option leaves it negotiating. */
+    private void optionFailed(NbdError e) {
+        if (e.fatal()) {
+            die(e);
+        } else {
+            backToNegotiating();
         }
+    }
+
+    private <T> void aioOption(String method, OptionExchange<T> exchange, CompletionCallback completion,
+                               int refusedErrno) {
+        aioOption(method, exchange, completion, refusedErrno, this::backToNegotiating);
     }
 
     /**
      * libnbd's aio_opt_* form: checks the state, then runs the exchange on a
-     * jnbd thread and returns at once. {@code completion} (optional) then gets
-     * the option's errno (0 on success; {@code refusedErrno} where the sync
-     * call would return false); it is retired whatever it returns.
+     * jnbd thread and returns at once. {@code completion} (optional) gets the
+     * option's errno (0 on success; {@code refusedErrno} where the sync call
+     * would return false) before the state changes, as in libnbd, so a caller
+     * that polls until the handle stops connecting has seen it; it is retired
+     * whatever it returns.
      */
     private <T> void aioOption(String method, OptionExchange<T> exchange, CompletionCallback completion,
-                               int refusedErrno) {
+                               int refusedErrno, Runnable success) {
         HandshakeConfig cfg = beginOption(method);
         Thread t = Thread.ofPlatform().daemon().name("jnbd-option-" + handleName).unstarted(() -> {
+            NbdError failure = null;
             int err;
             try {
-                T result = runOption(exchange, cfg);
+                T result = exchange.run(negotiator, cfg);
                 err = Boolean.FALSE.equals(result) ? refusedErrno : 0;
             } catch (NbdError e) {
                 debug.log(method, e.getMessage());
+                failure = e;
                 err = e.errno() != 0 ? e.errno() : Errno.EIO;
             }
             if (completion != null) {
@@ -1232,7 +1247,11 @@ public final class NbdHandle implements AutoCloseable {
                     debug.log(method, "completion callback threw " + e);
                 }
             }
-            progress();
+            if (failure != null) {
+                optionFailed(failure);
+            } else {
+                success.run();
+            }
         });
         lock.lock();
         try {
@@ -1245,12 +1264,11 @@ public final class NbdHandle implements AutoCloseable {
 
     /** Ends negotiation with NBD_OPT_GO for the current export name; the handle becomes ready. */
     public void optGo() {
-        option("optGo", this::goExchange);
+        option("optGo", this::goExchange, this::startTransmission);
     }
 
     private Void goExchange(Negotiator n, HandshakeConfig cfg) throws NbdError {
         n.goOrInfo(cfg, true);
-        startTransmission();
         return null;
     }
 
@@ -1320,11 +1338,15 @@ public final class NbdHandle implements AutoCloseable {
 
     /** NBD_OPT_ABORT: ends the connection politely; the handle is closed. */
     public void optAbort() {
-        option("optAbort", this::abortExchange);
+        option("optAbort", this::abortExchange, this::closeAfterAbort);
     }
 
     private Void abortExchange(Negotiator n, HandshakeConfig cfg) throws NbdError {
         n.abort();
+        return null;
+    }
+
+    private void closeAfterAbort() {
         lock.lock();
         try {
             setState(State.CLOSED);
@@ -1335,7 +1357,6 @@ public final class NbdHandle implements AutoCloseable {
         if (ch != null) {
             ch.close();
         }
-        return null;
     }
 
     // ---------------------------------------------------------------- opt mode, aio forms
@@ -1350,11 +1371,11 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     public void aioOptGo(CompletionCallback completion) {
-        aioOption("aioOptGo", this::goExchange, completion, 0);
+        aioOption("aioOptGo", this::goExchange, completion, 0, this::startTransmission);
     }
 
     public void aioOptAbort() {
-        aioOption("aioOptAbort", this::abortExchange, null, 0);
+        aioOption("aioOptAbort", this::abortExchange, null, 0, this::closeAfterAbort);
     }
 
     public void aioOptInfo() {

@@ -265,6 +265,14 @@ class StateWalkTest {
         if (type == SocketChannel.class) {
             return hungUpSocket();
         }
+        if (type == java.nio.channels.SelectableChannel.class) {
+            // poll2's extra channel: a pipe nobody writes to, so only the handle can wake the poll.
+            try {
+                return java.nio.channels.Pipe.open().source();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         if (type == SocketAddress.class) {
             return valid ? UnixDomainSocketAddress.of(dir.resolve("absent.sock"))
                     : InetSocketAddress.createUnresolved(DUMMY_STRING + ".invalid", 1);
