@@ -209,29 +209,7 @@ public final class Transmission {
         try {
             while (!c.isDone()) {
                 if (role.tryLock()) {
-                    Command finished = null;
-                    NbdError failure = null;
-                    IOException readError = null;
-                    try {
-                        if (!c.isDone()) {
-                            finished = readOne();
-                        }
-                    } catch (IOException e) {
-                        readError = e;
-                    } catch (ProtocolException e) {
-                        failure = new NbdError(e.getMessage(), e.errno(), true);
-                    } catch (RuntimeException e) {
-                        failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
-                    } finally {
-                        role.unlock();
-                    }
-                    if (readError != null) {
-                        readFailed(readError);
-                    } else if (failure != null) {
-                        fatal(failure);
-                    } else if (finished != null) {
-                        complete(finished);
-                    }
+                    readWithRole(c);
                 } else {
                     LockSupport.park(this);
                     if (Thread.interrupted()) {
@@ -287,29 +265,40 @@ public final class Transmission {
                 LockSupport.park(this);
                 continue;
             }
-            Command finished = null;
-            NbdError failure = null;
-            IOException readError = null;
-            try {
-                finished = readOne();
-            } catch (IOException e) {
-                readError = e;
-            } catch (ProtocolException e) {
-                failure = new NbdError(e.getMessage(), e.errno(), true);
-            } catch (RuntimeException e) {
-                failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
-            } finally {
-                role.unlock();
-            }
-            if (readError != null) {
-                readFailed(readError);
-            } else if (failure != null) {
-                fatal(failure);
-            } else if (finished != null) {
-                complete(finished);
-            }
+            readWithRole(null);
             // A synchronous caller that arrived meanwhile should read its own reply.
             handOff();
+        }
+    }
+
+    /**
+     * With the reader role held: reads one reply message (unless {@code mine}
+     * is already done), releases the role, then completes what finished, or
+     * ends the connection if the read failed.
+     */
+    private void readWithRole(Command mine) {
+        Command finished = null;
+        NbdError failure = null;
+        IOException readError = null;
+        try {
+            if (mine == null || !mine.isDone()) {
+                finished = readOne();
+            }
+        } catch (IOException e) {
+            readError = e;
+        } catch (ProtocolException e) {
+            failure = new NbdError(e.getMessage(), e.errno(), true);
+        } catch (RuntimeException e) {
+            failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
+        } finally {
+            role.unlock();
+        }
+        if (readError != null) {
+            readFailed(readError);
+        } else if (failure != null) {
+            fatal(failure);
+        } else if (finished != null) {
+            complete(finished);
         }
     }
 
