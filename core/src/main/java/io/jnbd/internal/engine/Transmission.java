@@ -15,8 +15,6 @@ import io.jnbd.internal.protocol.Requests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,11 +68,13 @@ public final class Transmission {
     private volatile Thread background;
     private volatile boolean ended;
     private final ReentrantLock sendLock = new ReentrantLock();
+    /** Guarded by sendLock: every request header is encoded here and written at once. */
+    private final ByteBuffer requestHeader = ByteBuffer.allocateDirect(Requests.EXTENDED_SIZE);
     /** Threads in poll(): while there are some, a read stays posted so that a hang-up is noticed. */
     private final java.util.concurrent.atomic.AtomicInteger watchers = new java.util.concurrent.atomic.AtomicInteger();
 
     // Guarded by this.
-    private final Map<Long, Command> inFlight = new HashMap<>();
+    private final InFlightTable inFlight = new InFlightTable();
     /** Asynchronous commands completed but not yet retired, in completion order. */
     private final Map<Long, Command> completed = new LinkedHashMap<>();
     private long nextCookie = 1;
@@ -137,7 +137,6 @@ public final class Transmission {
      * sent fails with an NbdError and is never in flight.
      */
     public void submit(Command c) throws NbdError {
-        ByteBuffer h = ByteBuffer.allocate(Requests.EXTENDED_SIZE);
         IOException failed = null;
         // Cookie, registration and write happen in one order under the send lock, so that
         // every command registered before NBD_CMD_DISC also goes out before it.
@@ -155,9 +154,10 @@ public final class Transmission {
                 if (c.type == Nbd.CMD_DISC) {
                     discSent = true;
                 } else {
-                    inFlight.put(c.cookie, c);
+                    inFlight.put(c);
                 }
             }
+            ByteBuffer h = requestHeader.clear();
             Requests.encode(h, extended, c.flags, c.type, c.cookie, c.offset,
                     c.payload != null ? c.payload.remaining() : c.count);
             h.flip();
@@ -686,8 +686,7 @@ public final class Transmission {
             endReported = true;
             ended = true;
             endCause = cause;
-            failed = new ArrayList<>(inFlight.values());
-            inFlight.clear();
+            failed = inFlight.drain();
         }
         if (cause != null) {
             debug.log("transmission", "connection ended: " + cause.getMessage());
