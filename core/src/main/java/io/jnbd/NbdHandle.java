@@ -2100,9 +2100,6 @@ public final class NbdHandle implements AutoCloseable {
             throw error(m, "incorrect setting for PAYLOAD_LEN flag", Errno.EINVAL);
         }
         long count = buf.remaining();
-        if (strict(Strict.PAYLOAD) && count > payloadMaximum()) {
-            throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
-        }
         checkRange(m, Nbd.CMD_WRITE, offset, count, Errno.ENOSPC);
         return new Command(Nbd.CMD_WRITE, flags, offset, count, buf, null, null);
     }
@@ -2246,7 +2243,10 @@ public final class NbdHandle implements AutoCloseable {
         }
     }
 
-    /** Size, bounds and alignment checks of libnbd's common command path; {@code boundsErrno} is per command. */
+    /**
+     * libnbd's common command checks, in its order: zero size, bounds,
+     * alignment, payload limit, request size; {@code boundsErrno} is per command.
+     */
     private void checkRange(String m, int type, long offset, long count, int boundsErrno) {
         if (strict(Strict.ZERO_SIZE) && count == 0) {
             throw error(m, "count cannot be 0", Errno.EINVAL);
@@ -2259,6 +2259,9 @@ public final class NbdHandle implements AutoCloseable {
         long min = Integer.toUnsignedLong(negotiated.export.blockMinimum);
         if (min > 0 && strict(Strict.ALIGN) && ((offset | count) & (min - 1)) != 0) {
             throw error(m, "request is unaligned", Errno.EINVAL);
+        }
+        if (type == Nbd.CMD_WRITE && strict(Strict.PAYLOAD) && count > payloadMaximum()) {
+            throw error(m, "request too large: maximum payload size is " + payloadMaximum(), Errno.ERANGE);
         }
         long limit = (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) ? Nbd.MAX_REQUEST_SIZE
                 : negotiated.extendedHeaders ? Long.MAX_VALUE : 0xffffffffL;
