@@ -16,6 +16,7 @@ import io.jnbd.internal.posix.Posix;
 import io.jnbd.internal.posix.Subprocess;
 import io.jnbd.internal.protocol.Errno;
 import io.jnbd.internal.protocol.Nbd;
+import io.jnbd.internal.tls.TlsConfig;
 import io.jnbd.internal.transport.ChannelTransport;
 import io.jnbd.internal.uri.NbdUri;
 import io.jnbd.internal.uri.TlsPolicy;
@@ -147,6 +148,8 @@ public final class NbdHandle implements AutoCloseable {
     private volatile NbdUri.Builder uriTarget;
     /** The host name connected to, for TLS name checks. */
     private volatile String connectedHost;
+    /** The TLS settings of the current connection, captured when it started. */
+    private volatile TlsConfig tlsConfig = TlsConfig.DISABLED;
     private Thread connectThread;
     private boolean released;
 
@@ -330,15 +333,19 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     /**
-     * TLS is not in this build yet ({@link #supportsTls()} is false): as libnbd
-     * built without TLS, only {@link Tls#DISABLE} is accepted.
+     * Whether connecting asks for TLS: {@link Tls#DISABLE} (the default) never
+     * does; {@link Tls#ALLOW} sends NBD_OPT_STARTTLS and goes on in plaintext
+     * only if the server declines it; {@link Tls#REQUIRE} fails to connect
+     * unless the connection is encrypted and the server authenticated, so that
+     * no NBD option after NBD_OPT_STARTTLS, and no command, is ever sent or
+     * received in plaintext. Once a server has accepted NBD_OPT_STARTTLS, a
+     * failed TLS handshake fails the connection in both modes: there is no
+     * fallback to plaintext. Credentials come from
+     * {@link #setTlsCertificates} (X.509) or {@link #setTlsPskFile} (PSK).
      */
     public void setTls(Tls tls) {
         nonNull(tls, "tls");
         setting("setTls", () -> {
-            if (tls != Tls.DISABLE && !supportsTls()) {
-                throw error("setTls", "this build of jnbd does not support TLS", Errno.ENOTSUP);
-            }
             this.tls = tls;
         });
     }
@@ -347,11 +354,23 @@ public final class NbdHandle implements AutoCloseable {
         return tls;
     }
 
+    /** True if the connection switched to TLS (after NBD_OPT_STARTTLS and a successful handshake). */
     public boolean getTlsNegotiated() {
         require("getTlsNegotiated");
-        return false;
+        return negotiated.tlsNegotiated;
     }
 
+    /**
+     * The X.509 directory, as libnbd lays it out: {@code ca-cert.pem} (the CAs
+     * the server's certificate must chain to), optionally {@code client-cert.pem}
+     * and {@code client-key.pem} (for servers that verify clients) and
+     * {@code ca-crl.pem}. Keys may be PKCS#8, PKCS#1 RSA or SEC1 EC PEM, unencrypted,
+     * as GnuTLS's certtool writes them. Unset, libnbd's defaults are looked in
+     * ({@code $HOME/.pki/libnbd}, {@code $HOME/.config/pki/libnbd}; for root
+     * {@code /etc/pki/libnbd}); a directory without {@code ca-cert.pem} does not
+     * count, and without one the system's trusted CAs are used. Not used with
+     * {@link #setTlsPskFile}.
+     */
     public void setTlsCertificates(String dir) {
         nonNull(dir, "dir");
         setting("setTlsCertificates", () -> tlsCertificates = dir);
@@ -361,6 +380,14 @@ public final class NbdHandle implements AutoCloseable {
         return tlsCertificates;
     }
 
+    /**
+     * Whether the server's X.509 certificate is checked (true by default): it
+     * must be within its validity period, chain to a trusted CA, not be revoked
+     * by {@code ca-crl.pem}, and name the host ({@link #getTlsHostname()}), each
+     * failure reported as such. Where there is no host name (a Unix socket or
+     * vsock without {@link #setTlsHostname}) the name is not checked but, unlike
+     * libnbd, the chain still is.
+     */
     public void setTlsVerifyPeer(boolean verify) {
         setting("setTlsVerifyPeer", () -> tlsVerifyPeer = verify);
     }
@@ -380,6 +407,12 @@ public final class NbdHandle implements AutoCloseable {
         return u != null ? u : System.getProperty("user.name");
     }
 
+    /**
+     * Uses TLS-PSK, with the key of {@link #getTlsUsername()} in {@code filename}
+     * (psktool's format: {@code username:hexkey} lines), instead of X.509. This
+     * needs BouncyCastle's TLS jars at run time; without them connecting with
+     * TLS fails with ENOTSUP.
+     */
     public void setTlsPskFile(String filename) {
         nonNull(filename, "filename");
         setting("setTlsPskFile", () -> tlsPskFile = filename);
@@ -549,9 +582,12 @@ public final class NbdHandle implements AutoCloseable {
 
     // ---------------------------------------------------------------- feature queries
 
-    /** False: TLS arrives in a later jnbd release. */
+    /**
+     * True: TLS with X.509 certificates runs on the JDK's own TLS. (TLS-PSK also
+     * needs BouncyCastle at run time; see {@link #setTlsPskFile}.)
+     */
     public boolean supportsTls() {
-        return false;
+        return true;
     }
 
     /** True where this platform can create AF_VSOCK sockets. */
@@ -720,10 +756,14 @@ public final class NbdHandle implements AutoCloseable {
     }
 
     /**
-     * Connects to an NBD URI (nbd://, nbd+unix://, nbd+vsock://; the nbds
-     * forms need TLS, which this build lacks). The export name and the
-     * {@code socket=} query come from the URI; the TLS query parameters are
-     * parsed and checked against {@link #setUriAllowLocalFile}.
+     * Connects to an NBD URI: nbd://, nbd+unix://, nbd+vsock://, and their TLS
+     * forms nbds://, nbds+unix://, nbds+vsock://, which set {@link Tls#REQUIRE}.
+     * The export name and the {@code socket=} query come from the URI, and so
+     * do the TLS settings: the user name ({@code nbds://alice@host} or
+     * {@code tls-username}), {@code tls-certificates} and {@code tls-psk-file}
+     * (refused unless {@link #setUriAllowLocalFile} allows local files),
+     * {@code tls-hostname} and {@code tls-verify-peer}. The scheme is checked
+     * against {@link #setUriAllowTransports} and {@link #setUriAllowTls}.
      */
     public void connectUri(String uri) {
         uri("connectUri", false, uri);
@@ -749,8 +789,22 @@ public final class NbdHandle implements AutoCloseable {
                 throw error(method, e.getMessage(), e.getErrno());
             }
             if (u.tls()) {
-                throw error(method, "TLS URIs (" + uri.substring(0, uri.indexOf(':')) + ") need TLS support, which "
-                        + "this build of jnbd lacks", Errno.ENOTSUP);
+                tls = Tls.REQUIRE;
+            }
+            if (u.tlsCertificates() != null) {
+                tlsCertificates = u.tlsCertificates();
+            }
+            if (u.tlsPskFile() != null) {
+                tlsPskFile = u.tlsPskFile();
+            }
+            if (u.tlsUsername() != null) {
+                tlsUsername = u.tlsUsername();
+            }
+            if (u.tlsHostname() != null) {
+                tlsHostname = u.tlsHostname();
+            }
+            if (u.tlsVerifyPeer() != null) {
+                tlsVerifyPeer = u.tlsVerifyPeer();
             }
             exportName = u.exportName();
             negotiated.forgetExport();
@@ -798,6 +852,8 @@ public final class NbdHandle implements AutoCloseable {
             cfg = handshakeConfig();
             uriTarget = target;
             connectedHost = host;
+            tlsConfig = new TlsConfig(tls, tlsCertificates, tlsVerifyPeer, getTlsUsername(), tlsPskFile,
+                    getTlsHostname().isEmpty() ? null : getTlsHostname());
             setState(State.CONNECTING);
             if (async) {
                 connectThread = Thread.ofPlatform().daemon().name("jnbd-connect-" + handleName)
@@ -844,7 +900,7 @@ public final class NbdHandle implements AutoCloseable {
                 lock.unlock();
             }
             debug.log("connect", "connected, starting handshake");
-            Negotiator n = new Negotiator(ch, negotiated, debug);
+            Negotiator n = new Negotiator(ch, negotiated, debug, tlsConfig);
             negotiator = n;
             if (n.greet(cfg) == Negotiator.Greeting.OLDSTYLE_READY) {
                 startTransmission();
@@ -1286,6 +1342,25 @@ public final class NbdHandle implements AutoCloseable {
         return option("optList", (n, cfg) -> n.list(list::call));
     }
 
+    /**
+     * NBD_OPT_STARTTLS, then the TLS handshake: true if the connection is now
+     * TLS, false if the server refused (the connection goes on in plaintext).
+     * As libnbd, with {@link #setTls} other than {@link Tls#DISABLE} TLS was
+     * already attempted before opt mode gave control, and a server that
+     * accepts a second NBD_OPT_STARTTLS breaks the protocol (EPROTO, the
+     * handle dies); most refuse it, which leaves the TLS session as it was.
+     * A failed handshake (for example credentials the server rejects) kills
+     * the handle. Prefer {@code setTls(Tls.REQUIRE)}: a client that negotiates
+     * options in plaintext before this call can be misled by what the server
+     * said then (CVE-2021-3716).
+     *
+     * @throws NbdException ENOTSUP if the server is not fixed newstyle, or
+     *         TLS-PSK is configured without BouncyCastle
+     */
+    public boolean optStarttls() {
+        return option("optStarttls", (n, cfg) -> n.starttls(true));
+    }
+
     /** NBD_OPT_STRUCTURED_REPLY; true if the server agreed. */
     public boolean optStructuredReply() {
         return option("optStructuredReply", (n, cfg) -> n.structuredReply());
@@ -1405,6 +1480,19 @@ public final class NbdHandle implements AutoCloseable {
     /** The completion gets ENOTSUP if the server refused (where optStructuredReply returns false). */
     public void aioOptStructuredReply(CompletionCallback completion) {
         aioOption("aioOptStructuredReply", (n, cfg) -> n.structuredReply(), completion, Errno.ENOTSUP);
+    }
+
+    public void aioOptStarttls() {
+        aioOptStarttls(null);
+    }
+
+    /**
+     * {@link #optStarttls()} without waiting: the completion gets 0 once TLS
+     * is up, ENOTSUP if the server refused (where optStarttls returns false),
+     * or the error that killed the handle.
+     */
+    public void aioOptStarttls(CompletionCallback completion) {
+        aioOption("aioOptStarttls", (n, cfg) -> n.starttls(true), completion, Errno.ENOTSUP);
     }
 
     public void aioOptExtendedHeaders() {
@@ -1585,14 +1673,21 @@ public final class NbdHandle implements AutoCloseable {
         return d;
     }
 
-    /** The NBD URI of the current connection (TCP, Unix or vsock). */
+    /**
+     * The NBD URI of the current connection (TCP, Unix or vsock): an nbds
+     * scheme if TLS is required or was negotiated, with the TLS user name (if
+     * set), {@code tls-certificates}, {@code tls-psk-file} and {@code tls-hostname}
+     * (if set) and {@code tls-verify-peer=false} (if verification is off).
+     */
     public String getUri() {
         require("getUri");
         NbdUri.Builder target = uriTarget;
         if (target == null) {
             throw error("getUri", "cannot construct a URI for this connection type", Errno.ENOTSUP);
         }
-        return target.exportName(exportName).build().format();
+        return target.exportName(exportName).tls(tls == Tls.REQUIRE || negotiated.tlsNegotiated)
+                .tlsUsername(tlsUsername).tlsCertificates(tlsCertificates).tlsPskFile(tlsPskFile)
+                .tlsHostname(tlsHostname).tlsVerifyPeer(tlsVerifyPeer ? null : Boolean.FALSE).build().format();
     }
 
     // ---------------------------------------------------------------- commands

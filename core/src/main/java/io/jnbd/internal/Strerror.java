@@ -16,6 +16,7 @@ public final class Strerror {
             case Errno.EIO -> "Input/output error";
             case Errno.EBADF -> "Bad file descriptor";
             case Errno.ENOMEM -> "Cannot allocate memory";
+            case Errno.EACCES -> "Permission denied";
             case Errno.EFAULT -> "Bad address";
             case Errno.EBUSY -> "Device or resource busy";
             case Errno.EINVAL -> "Invalid argument";
@@ -35,6 +36,7 @@ public final class Strerror {
             case Errno.ETIMEDOUT -> "Connection timed out";
             case Errno.ECONNREFUSED -> "Connection refused";
             case Errno.EHOSTUNREACH -> "No route to host";
+            case Errno.EKEYEXPIRED -> "Key has expired";
             default -> "Unknown error " + errno;
         };
     }

@@ -325,6 +325,18 @@ public final class ScriptedServer implements AutoCloseable {
     }
 
     /**
+     * Sends what the script wrote so far, then reads exactly {@code n} bytes
+     * of whatever the client sends next (the start of a TLS ClientHello, say).
+     */
+    public byte[] readRaw(int n) throws IOException {
+        out.flush();
+        byte[] b = new byte[n];
+        in.readFully(b);
+        received.add("raw " + n);
+        return b;
+    }
+
+    /**
      * Ends the conversation once the script is done, as a server that exits
      * does: shuts down output, so the client reads end of stream, and reads
      * whatever the client still sends until it closes. Reading on is what

@@ -13,6 +13,8 @@ public final class Negotiated {
     public volatile int handshakeFlags;
     public volatile boolean structuredReplies;
     public volatile boolean extendedHeaders;
+    /** The connection switched to TLS after NBD_OPT_STARTTLS. */
+    public volatile boolean tlsNegotiated;
     /** Export details from the last successful NBD_OPT_INFO/GO or EXPORT_NAME. */
     public final ExportInfo export = new ExportInfo();
     public volatile boolean exportKnown;

@@ -1,10 +1,15 @@
 package io.jnbd.internal.engine;
 
+import io.jnbd.Tls;
 import io.jnbd.internal.protocol.Errno;
 import io.jnbd.internal.protocol.Nbd;
 import io.jnbd.internal.protocol.OptionReply;
 import io.jnbd.internal.protocol.Options;
 import io.jnbd.internal.protocol.ProtocolException;
+import io.jnbd.internal.tls.Psk;
+import io.jnbd.internal.tls.TlsConfig;
+import io.jnbd.internal.tls.TlsException;
+import io.jnbd.internal.tls.TlsTransport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -27,13 +32,17 @@ public final class Negotiator {
     private final WireChannel ch;
     private final Negotiated result;
     private final Debug debug;
+    private final TlsConfig tls;
     /** Server's handshake flags, masked by ours. */
     private int flags;
+    /** From the TLS handshake until the server's first answer over TLS. */
+    private boolean awaitingFirstTlsReply;
 
-    public Negotiator(WireChannel ch, Negotiated result, Debug debug) {
+    public Negotiator(WireChannel ch, Negotiated result, Debug debug, TlsConfig tls) {
         this.ch = ch;
         this.result = result;
         this.debug = debug;
+        this.tls = tls;
     }
 
     /** Where the greeting left us. */
@@ -49,6 +58,11 @@ public final class Negotiator {
             }
             long version = b.getLong();
             if (version == Nbd.OLDSTYLE_MAGIC) {
+                if (tls.mode() == Tls.REQUIRE) {
+                    // An oldstyle server cannot do TLS; going on would send everything in plaintext.
+                    throw fatal("handshake: server is oldstyle, but handle TLS setting is 'require' (2)",
+                            Errno.ENOTSUP);
+                }
                 return oldstyle(cfg);
             }
             if (version != Nbd.IHAVEOPT) {
@@ -56,6 +70,11 @@ public final class Negotiator {
             }
             int gflags = Short.toUnsignedInt(ch.need(2).getShort());
             flags = gflags & cfg.handshakeFlags();
+            if (!fixedNewstyle() && tls.mode() == Tls.REQUIRE) {
+                // Without fixed newstyle there is no NBD_OPT_STARTTLS: refuse before saying anything.
+                throw fatal("handshake: server is not using fixed newstyle, but handle TLS setting is 'require' (2)",
+                        Errno.ENOTSUP);
+            }
             result.handshakeFlags = flags;
             result.protocol = (flags & Nbd.FLAG_FIXED_NEWSTYLE) != 0 ? "newstyle-fixed" : "newstyle";
             debug.log("handshake", "server flags 0x" + Integer.toHexString(gflags) + ", using 0x"
@@ -86,18 +105,101 @@ public final class Negotiator {
     }
 
     /**
-     * The options sent before the caller gets control: extended headers, then
-     * structured replies unless extended headers already imply them.
+     * The options sent before the caller gets control: NBD_OPT_STARTTLS unless
+     * TLS is disabled, then extended headers, then structured replies unless
+     * extended headers already imply them.
      */
     public void automaticOptions(HandshakeConfig cfg) throws NbdError {
         if (!fixedNewstyle()) {
             return;
+        }
+        if (tls.mode() != Tls.DISABLE) {
+            starttls(false);
         }
         if (cfg.requestExtendedHeaders()) {
             extendedHeaders();
         }
         if (cfg.requestStructuredReplies() && !result.extendedHeaders) {
             structuredReply();
+        }
+    }
+
+    /**
+     * NBD_OPT_STARTTLS, then the TLS handshake, after which the connection
+     * carries on over TLS; true if TLS was negotiated, false if the server
+     * refused. {@code explicit} is {@code optStarttls}: a refusal is then the
+     * caller's to judge. Otherwise this is the automatic request, and a
+     * refusal with TLS required is fatal (after NBD_OPT_ABORT, as libnbd),
+     * while with TLS allowed the connection goes on in plaintext.
+     *
+     * <p>Once the server accepts, the connection is TLS or nothing: a failed
+     * handshake is fatal, never a fallback to plaintext. What the server said
+     * before TLS is forgotten, as the server forgets it (the export, the
+     * structured reply and extended header agreements, the meta contexts).
+     */
+    public boolean starttls(boolean explicit) throws NbdError {
+        if (!fixedNewstyle()) {
+            throw new NbdError("server is not using fixed newstyle protocol", Errno.ENOTSUP, false);
+        }
+        if (tls.pskFile() != null && !Psk.available()) {
+            throw new NbdError("TLS: " + Psk.MISSING, Errno.ENOTSUP, !explicit);
+        }
+        int option = Nbd.OPT_STARTTLS;
+        try {
+            send(Options.empty(option));
+            OptionReply r = readReply(option);
+            ByteBuffer payload = readPayload(r);
+            if (r.type() != Nbd.REP_ACK) {
+                if (!r.isError()) {
+                    throw fatal("handshake: unexpected reply type " + Integer.toUnsignedString(r.type()) + " to "
+                            + Nbd.optionName(option), Errno.EPROTO);
+                }
+                debug.log("handshake", "server refused TLS: " + describe(r, payload));
+                if (!explicit && tls.mode() == Tls.REQUIRE) {
+                    abortQuietly();
+                    throw fatal("handshake: server refused TLS, but handle TLS setting is 'require' (2)",
+                            Errno.ENOTSUP);
+                }
+                if (!explicit) {
+                    debug.log("handshake", "continuing with unencrypted connection");
+                }
+                return false;
+            }
+            if (result.tlsNegotiated) {
+                throw fatal("handshake: unable to support server accepting TLS twice", Errno.EPROTO);
+            }
+            if (ch.buffered() > 0) {
+                // Bytes that arrived with the ACK were sent in plaintext: taking them as TLS-protected
+                // would let anyone on the path inject them.
+                throw fatal("handshake: server sent " + ch.buffered() + " bytes after accepting NBD_OPT_STARTTLS, "
+                        + "before the TLS handshake", Errno.EPROTO);
+            }
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+        result.export.reset();
+        result.exportKnown = false;
+        result.structuredReplies = false;
+        result.extendedHeaders = false;
+        result.metaContextsValid = false;
+        try {
+            ch.upgrade(TlsTransport.connect(ch.transport(), tls, m -> debug.log("tls", m)));
+        } catch (TlsException e) {
+            throw new NbdError("TLS: " + e.getMessage(), e.errno(), true, e);
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+        result.tlsNegotiated = true;
+        awaitingFirstTlsReply = true;
+        return true;
+    }
+
+    /** NBD_OPT_ABORT before giving up on a server; it is going away either way, so errors do not matter. */
+    private void abortQuietly() {
+        try {
+            send(Options.empty(Nbd.OPT_ABORT));
+        } catch (IOException e) {
+            debug.log("handshake", "NBD_OPT_ABORT: " + e.getMessage());
         }
     }
 
@@ -409,14 +511,46 @@ public final class Negotiator {
     }
 
     private void send(ByteBuffer option) throws IOException {
-        ch.write(option);
+        try {
+            ch.write(option);
+        } catch (IOException e) {
+            if (awaitingFirstTlsReply) {
+                // The server hung up, and may have said why in an alert, which is waiting to be read.
+                try {
+                    ch.need(1);
+                } catch (TlsException why) {
+                    throw why;
+                } catch (IOException ignored) {
+                    throw refusedAfterTls();
+                }
+            }
+            throw e;
+        }
         ch.chunkSent();
+    }
+
+    /**
+     * A TLS 1.3 server judges the client's credentials after the client's
+     * side of the handshake is done, and GnuTLS servers then just hang up: a
+     * server gone before its first answer over TLS most likely refused them.
+     */
+    private TlsException refusedAfterTls() {
+        return ((TlsTransport) ch.transport()).refusedAfterHandshake();
     }
 
     private OptionReply readReply(int option) throws IOException, NbdError {
         try {
             ch.chunkReceived();
-            return OptionReply.decodeHeader(ch.need(OptionReply.HEADER_SIZE), option);
+            ByteBuffer header;
+            try {
+                header = ch.need(OptionReply.HEADER_SIZE);
+            } catch (TlsException e) {
+                throw e;
+            } catch (IOException e) {
+                throw awaitingFirstTlsReply ? refusedAfterTls() : e;
+            }
+            awaitingFirstTlsReply = false;
+            return OptionReply.decodeHeader(header, option);
         } catch (ProtocolException e) {
             throw fatal(e.getMessage(), e.errno());
         }
@@ -439,6 +573,9 @@ public final class Negotiator {
     }
 
     static NbdError ioError(IOException e) {
+        if (e instanceof TlsException t) {
+            return new NbdError("TLS: " + t.getMessage(), t.errno(), true, t);
+        }
         int errno = e instanceof ConnectionClosedException ? Errno.ENOTCONN : errnoOf(e);
         return new NbdError(e.getMessage() == null ? e.toString() : e.getMessage(), errno, true, e);
     }

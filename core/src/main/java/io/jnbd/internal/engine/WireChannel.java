@@ -21,7 +21,8 @@ public final class WireChannel implements AutoCloseable {
     /** Payloads at least this large skip the read-ahead buffer. */
     private static final int DIRECT_READ_THRESHOLD = 16 * 1024;
 
-    private final Transport transport;
+    /** Replaced once at most, by {@link #upgrade}, while no other thread uses the channel. */
+    private volatile Transport transport;
     /** Unread bytes are between position and limit. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(READ_AHEAD).flip();
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -36,6 +37,24 @@ public final class WireChannel implements AutoCloseable {
 
     public Transport transport() {
         return transport;
+    }
+
+    /** Bytes received and not yet consumed. */
+    public int buffered() {
+        return in.remaining();
+    }
+
+    /**
+     * Carries on over {@code upgraded} (TLS over the current transport) after
+     * NBD_OPT_STARTTLS. Called by the negotiating thread, the only one using
+     * the channel then; nothing may be buffered, since those bytes came before
+     * the upgrade.
+     */
+    public void upgrade(Transport upgraded) {
+        if (in.hasRemaining()) {
+            throw new IllegalStateException(in.remaining() + " bytes buffered across a transport upgrade");
+        }
+        transport = upgraded;
     }
 
     /**

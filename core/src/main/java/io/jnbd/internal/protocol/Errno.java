@@ -9,6 +9,7 @@ public final class Errno {
     public static final int EIO = 5;
     public static final int EBADF = 9;
     public static final int ENOMEM = 12;
+    public static final int EACCES = 13;
     public static final int EFAULT = 14;
     public static final int EBUSY = 16;
     public static final int EINVAL = 22;
@@ -28,6 +29,7 @@ public final class Errno {
     public static final int ETIMEDOUT = 110;
     public static final int ECONNREFUSED = 111;
     public static final int EHOSTUNREACH = 113;
+    public static final int EKEYEXPIRED = 127;
 
     private Errno() {
     }
