@@ -1999,7 +1999,7 @@ public final class NbdHandle implements AutoCloseable {
         require(m);
         checkFlags(m, flags, 0);
         try {
-            transmission.submit(new Command(Nbd.CMD_DISC, flags, 0, 0, null, null, null));
+            transmission.submit(Command.of(Nbd.CMD_DISC, flags, 0, 0, null, null, null));
         } catch (NbdError e) {
             throw error(m, e);
         }
@@ -2179,7 +2179,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         long count = buf.remaining();
         checkRange(m, Nbd.CMD_READ, offset, count, Errno.EINVAL);
-        return new Command(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
+        return Command.of(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
     }
 
     private Command writeCmd(String m, String call, ByteBuffer buf, long offset, int flags) {
@@ -2196,7 +2196,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         long count = buf.remaining();
         checkRange(m, Nbd.CMD_WRITE, offset, count, Errno.ENOSPC);
-        return new Command(Nbd.CMD_WRITE, flags, offset, count, buf, null, null);
+        return Command.of(Nbd.CMD_WRITE, flags, offset, count, buf, null, null);
     }
 
     private Command flushCmd(String m, String call, int flags) {
@@ -2205,7 +2205,7 @@ public final class NbdHandle implements AutoCloseable {
         if (strict(Strict.COMMANDS) && !negotiated.export.has(Nbd.TFLAG_SEND_FLUSH)) {
             throw error(m, "server does not support flush operations", Errno.EINVAL);
         }
-        return new Command(Nbd.CMD_FLUSH, flags, 0, 0, null, null, null);
+        return Command.of(Nbd.CMD_FLUSH, flags, 0, 0, null, null, null);
     }
 
     private Command trimCmd(String m, String call, long count, long offset, int flags) {
@@ -2216,7 +2216,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         checkWritable(m, flags);
         checkRange(m, Nbd.CMD_TRIM, offset, count, Errno.EINVAL);
-        return new Command(Nbd.CMD_TRIM, flags, offset, count, null, null, null);
+        return Command.of(Nbd.CMD_TRIM, flags, offset, count, null, null, null);
     }
 
     private Command cacheCmd(String m, String call, long count, long offset, int flags) {
@@ -2226,7 +2226,7 @@ public final class NbdHandle implements AutoCloseable {
             throw error(m, "server does not support cache operations", Errno.EINVAL);
         }
         checkRange(m, Nbd.CMD_CACHE, offset, count, Errno.EINVAL);
-        return new Command(Nbd.CMD_CACHE, flags, offset, count, null, null, null);
+        return Command.of(Nbd.CMD_CACHE, flags, offset, count, null, null, null);
     }
 
     private Command zeroCmd(String m, String call, long count, long offset, int flags) {
@@ -2242,7 +2242,7 @@ public final class NbdHandle implements AutoCloseable {
         }
         checkWritable(m, flags);
         checkRange(m, Nbd.CMD_WRITE_ZEROES, offset, count, Errno.ENOSPC);
-        return new Command(Nbd.CMD_WRITE_ZEROES, flags, offset, count, null, null, null);
+        return Command.of(Nbd.CMD_WRITE_ZEROES, flags, offset, count, null, null, null);
     }
 
     private Command blockStatusCmd(String m, String call, long count, long offset, ExtentCallback extent, int flags) {
@@ -2263,7 +2263,7 @@ public final class NbdHandle implements AutoCloseable {
             }
         }
         checkRange(m, Nbd.CMD_BLOCK_STATUS, offset, count, Errno.EINVAL);
-        return new Command(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent);
+        return Command.of(Nbd.CMD_BLOCK_STATUS, flags, offset, count, null, null, extent);
     }
 
     /**
@@ -2379,18 +2379,19 @@ public final class NbdHandle implements AutoCloseable {
             throw error(m, e);
         }
         t.await(c);
-        if (c.error() != 0) {
-            throw Transmission.exception(c, m);
+        NbdException failure = c.error() != 0 ? Transmission.exception(c, m) : null;
+        c.recycle();
+        if (failure != null) {
+            throw failure;
         }
     }
 
     private long aio(Command c, String m, CompletionCallback completion) {
         try {
-            transmission.submit(c.aio(m, completion));
+            return transmission.submit(c.aio(m, completion));
         } catch (NbdError e) {
             throw error(m, e);
         }
-        return c.cookie();
     }
 
     private CompletableFuture<Void> future(Command c, String m) {
@@ -2420,7 +2421,7 @@ public final class NbdHandle implements AutoCloseable {
         Transmission t = transmission;
         if (!t.discSent()) {
             try {
-                t.submit(new Command(Nbd.CMD_DISC, 0, 0, 0, null, null, null));
+                t.submit(Command.of(Nbd.CMD_DISC, 0, 0, 0, null, null, null));
             } catch (NbdError e) {
                 throw error(m, e);
             }

@@ -2,6 +2,7 @@ package io.jnbd.internal.engine;
 
 import io.jnbd.ChunkCallback;
 import io.jnbd.CompletionCallback;
+import io.jnbd.ErrorHolder;
 import io.jnbd.Extent64Callback;
 import io.jnbd.ExtentCallback;
 
@@ -15,16 +16,23 @@ import java.util.concurrent.CompletableFuture;
  * completion callback, completes the future and wakes a synchronous waiter,
  * always outside the engine's locks. For reads, {@code buffer} is the caller's
  * buffer (position to limit) and the payload lands in it directly.
+ *
+ * <p>Commands are pooled, so that the asynchronous path allocates next to
+ * nothing per command: {@link #of} takes one, and it goes back once nothing
+ * can refer to it any more (its waiter has read the result; its completion
+ * retired it; aioCommandCompleted retired it).
  */
 public final class Command {
-    public final int type;
-    public final int flags;
-    public final long offset;
-    public final long count;
+    private static final CommandPool POOL = new CommandPool(4096);
+
+    public int type;
+    public int flags;
+    public long offset;
+    public long count;
     /** Read destination or write source; null for other commands. */
-    public final ByteBuffer buffer;
-    public final ChunkCallback chunkCallback;
-    public final ExtentCallback extentCallback;
+    public ByteBuffer buffer;
+    public ChunkCallback chunkCallback;
+    public ExtentCallback extentCallback;
     /** The 64-bit extent callback (blockStatus64, blockStatusFilter); replaces {@link #extentCallback}. */
     Extent64Callback extent64Callback;
     /** Bytes sent after the header besides a write's buffer: block status filter ids. */
@@ -37,6 +45,8 @@ public final class Command {
     boolean sync;
     /** The public method that issued it, for error messages. */
     String method;
+    /** Handed to callbacks as their {@code error}: one per command, reused with it. */
+    final ErrorHolder errorHolder = new ErrorHolder(0);
 
     long cookie;
     /** Bytes of read data (or holes) the server has sent so far. */
@@ -48,15 +58,41 @@ public final class Command {
     volatile Thread waiter;
     private volatile boolean done;
 
-    public Command(int type, int flags, long offset, long count, ByteBuffer buffer,
-                   ChunkCallback chunkCallback, ExtentCallback extentCallback) {
-        this.type = type;
-        this.flags = flags;
-        this.offset = offset;
-        this.count = count;
-        this.buffer = buffer;
-        this.chunkCallback = chunkCallback;
-        this.extentCallback = extentCallback;
+    Command() {
+    }
+
+    /** A command from the pool, set up afresh. */
+    public static Command of(int type, int flags, long offset, long count, ByteBuffer buffer,
+                             ChunkCallback chunkCallback, ExtentCallback extentCallback) {
+        Command c = POOL.take();
+        c.type = type;
+        c.flags = flags;
+        c.offset = offset;
+        c.count = count;
+        c.buffer = buffer;
+        c.chunkCallback = chunkCallback;
+        c.extentCallback = extentCallback;
+        return c;
+    }
+
+    /** Back to the pool, holding on to nothing of the caller's. */
+    public void recycle() {
+        buffer = null;
+        chunkCallback = null;
+        extentCallback = null;
+        extent64Callback = null;
+        payload = null;
+        completion = null;
+        future = null;
+        sync = false;
+        method = null;
+        cookie = 0;
+        dataSeen = 0;
+        error = 0;
+        errorMessage = null;
+        waiter = null;
+        done = false;
+        POOL.give(this);
     }
 
     public Command extent64(Extent64Callback cb) {
@@ -117,5 +153,30 @@ public final class Command {
 
     void markDone() {
         done = true;
+    }
+
+    /** A bounded stack of idle commands; beyond its capacity they are left to the garbage collector. */
+    private static final class CommandPool {
+        private final Command[] idle;
+        private int size;
+
+        CommandPool(int capacity) {
+            idle = new Command[capacity];
+        }
+
+        synchronized Command take() {
+            if (size == 0) {
+                return new Command();
+            }
+            Command c = idle[--size];
+            idle[size] = null;
+            return c;
+        }
+
+        synchronized void give(Command c) {
+            if (size < idle.length) {
+                idle[size++] = c;
+            }
+        }
     }
 }

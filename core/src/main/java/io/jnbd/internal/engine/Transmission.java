@@ -136,8 +136,9 @@ public final class Transmission {
      * that cannot be sent because the connection has ended or NBD_CMD_DISC was
      * sent fails with an NbdError and is never in flight.
      */
-    public void submit(Command c) throws NbdError {
+    public long submit(Command c) throws NbdError {
         IOException failed = null;
+        long cookie;
         // Cookie, registration and write happen in one order under the send lock, so that
         // every command registered before NBD_CMD_DISC also goes out before it.
         sendLock.lock();
@@ -150,7 +151,8 @@ public final class Transmission {
                 if (discSent) {
                     throw new NbdError("cannot request more commands after NBD_CMD_DISC", Errno.EINVAL, false);
                 }
-                c.cookie = nextCookie++;
+                cookie = nextCookie++;
+                c.cookie = cookie;
                 if (c.type == Nbd.CMD_DISC) {
                     discSent = true;
                 } else {
@@ -163,9 +165,9 @@ public final class Transmission {
             h.flip();
             try {
                 if (c.type == Nbd.CMD_WRITE) {
-                    ch.write(h, c.buffer.duplicate());
+                    ch.write(h, c.buffer);
                 } else if (c.payload != null) {
-                    ch.write(h, c.payload.duplicate());
+                    ch.write(h, c.payload);
                 } else {
                     ch.write(h);
                 }
@@ -184,16 +186,19 @@ public final class Transmission {
             // The reader sees the broken connection too; ending here makes sure the command completes.
             end(Negotiator.ioError(failed));
         } else if (debug.enabled()) {
-            debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + c.cookie + " offset "
-                    + c.offset + " count " + c.count + " flags 0x" + Integer.toHexString(c.flags));
+            debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + cookie);
         }
-        if (c.type == Nbd.CMD_DISC) {
+        boolean disc = c.type == Nbd.CMD_DISC;
+        boolean sync = c.sync;
+        if (disc) {
             c.markDone();
         }
-        if (!c.sync) {
+        // From here c may have completed (and, if asynchronous, been recycled): use only locals.
+        if (!sync) {
             // Someone must read: the replies, or after NBD_CMD_DISC the server hanging up.
             handOff();
         }
+        return cookie;
     }
 
     // ------------------------------------------------------------------ reading
@@ -235,10 +240,12 @@ public final class Transmission {
         if (ended || role.isLocked() || !awaitingServer()) {
             return;
         }
-        for (Command w : syncWaiters) {
-            if (!w.isDone()) {
-                LockSupport.unpark(w.waiter);
-                return;
+        if (!syncWaiters.isEmpty()) {
+            for (Command w : syncWaiters) {
+                if (!w.isDone()) {
+                    LockSupport.unpark(w.waiter);
+                    return;
+                }
             }
         }
         Thread bg = background;
@@ -355,7 +362,7 @@ public final class Transmission {
         if (header.error != 0) {
             c.fail(Nbd.errnoOfWireError(header.error), null);
         } else if (c.type == Nbd.CMD_READ) {
-            ch.readFully(c.buffer.slice(c.buffer.position(), (int) c.count));
+            ch.readFully(c.buffer, c.buffer.position(), (int) c.count);
             c.dataSeen += c.count;
         }
     }
@@ -411,10 +418,11 @@ public final class Transmission {
         long off = ch.need(8).getLong();
         long n = len - 8;
         int index = bufferIndex(c, off, n, "NBD_REPLY_TYPE_OFFSET_DATA");
-        ByteBuffer slice = c.buffer.slice(index, (int) n);
-        ch.readFully(slice);
+        ch.readFully(c.buffer, index, (int) n);
         c.dataSeen += n;
-        callChunk(c, slice, off, ChunkCallback.READ_DATA);
+        if (c.chunkCallback != null) {
+            callChunk(c, c.buffer.slice(index, (int) n), off, ChunkCallback.READ_DATA);
+        }
     }
 
     private void offsetHole(Command c, long len) throws IOException, ProtocolException {
@@ -447,7 +455,8 @@ public final class Transmission {
         if (c.chunkCallback == null) {
             return;
         }
-        ErrorHolder err = new ErrorHolder(c.error);
+        ErrorHolder err = c.errorHolder;
+        err.set(c.error);
         int r;
         try {
             r = c.chunkCallback.call(slice.asReadOnlyBuffer(), off, status, err);
@@ -484,7 +493,8 @@ public final class Transmission {
             debug.log("transmission", "server's block status extents were truncated");
             c.fail(cooked.error(), "server sent unusable block status extents");
         }
-        ErrorHolder err = new ErrorHolder(c.error);
+        ErrorHolder err = c.errorHolder;
+        err.set(c.error);
         int r;
         try {
             r = c.extent64Callback != null
@@ -560,9 +570,11 @@ public final class Transmission {
      * called with a lock held, so callbacks may issue further commands.
      */
     private void complete(Command c) {
-        boolean retired = c.sync;
+        boolean sync = c.sync;
+        boolean retired = sync;
         if (c.completion != null) {
-            ErrorHolder err = new ErrorHolder(c.error);
+            ErrorHolder err = c.errorHolder;
+            err.set(c.error);
             int r;
             try {
                 r = c.completion.call(err);
@@ -592,13 +604,17 @@ public final class Transmission {
                 completed.put(c.cookie, c);
             }
         }
-        c.markDone();
         Thread w = c.waiter;
+        c.markDone();
+        // A synchronous command now belongs to its waiter again, which recycles it.
         if (w != null) {
             LockSupport.unpark(w);
         }
-        if (!c.sync) {
+        if (!sync) {
             listener.progress();
+            if (retired) {
+                c.recycle();
+            }
         }
     }
 
@@ -624,8 +640,10 @@ public final class Transmission {
         if (c == null) {
             return false;
         }
-        if (c.error != 0) {
-            throw exception(c, method);
+        NbdException failure = c.error != 0 ? exception(c, method) : null;
+        c.recycle();
+        if (failure != null) {
+            throw failure;
         }
         return true;
     }

@@ -26,6 +26,8 @@ public final class WireChannel implements AutoCloseable {
     /** Unread bytes are between position and limit. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(READ_AHEAD).flip();
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Guarded by writeLock: the gathering array of two-part writes. */
+    private final ByteBuffer[] pair = new ByteBuffer[2];
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
     private final LongAdder chunksSent = new LongAdder();
@@ -134,6 +136,44 @@ public final class WireChannel implements AutoCloseable {
             writeLock.unlock();
         }
         bytesSent.add(total);
+    }
+
+    /**
+     * Writes {@code header} then {@code body}'s bytes from position to limit
+     * as one unit, leaving {@code body}'s position where it was: the caller's
+     * buffer is borrowed, not consumed, and no view of it is allocated.
+     */
+    public void write(ByteBuffer header, ByteBuffer body) throws IOException {
+        int position = body.position();
+        long total = header.remaining() + body.remaining();
+        writeLock.lock();
+        try {
+            pair[0] = header;
+            pair[1] = body;
+            transport.write(pair);
+        } finally {
+            pair[0] = null;
+            pair[1] = null;
+            body.position(position);
+            writeLock.unlock();
+        }
+        bytesSent.add(total);
+    }
+
+    /**
+     * Reads exactly {@code length} bytes into {@code dst} at absolute
+     * {@code index}, borrowing the buffer's position and limit and restoring
+     * them after, so that no view of the caller's buffer is allocated.
+     */
+    public void readFully(ByteBuffer dst, int index, int length) throws IOException {
+        int position = dst.position();
+        int limit = dst.limit();
+        try {
+            dst.limit(index + length).position(index);
+            readFully(dst);
+        } finally {
+            dst.limit(limit).position(position);
+        }
     }
 
     /** Counts one protocol message sent (an option or a request), for libnbd's statistics. */

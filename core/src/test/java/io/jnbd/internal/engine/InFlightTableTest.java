@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 class InFlightTableTest {
 
     private static Command command(long cookie) {
-        Command c = new Command(0, 0, 0, 0, null, null, null);
+        Command c = Command.of(0, 0, 0, 0, null, null, null);
         c.cookie = cookie;
         return c;
     }
