@@ -17,3 +17,10 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   nbdkit nbd-server libnbd-bin gnutls-bin file procps
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-utils
+# qemu-nbd 7.2 (bookworm's own) beside 10, for interop with both: unpacked, not installed.
+if [ ! -x /opt/qemu-7.2/usr/bin/qemu-nbd ]; then
+  tmp=$(mktemp -d)
+  chmod a+rwx "$tmp"  # apt-get download writes as the _apt user
+  (cd "$tmp" && apt-get download -q qemu-utils/bookworm && dpkg -x qemu-utils_*.deb /opt/qemu-7.2)
+  rm -rf "$tmp"
+fi
