@@ -149,6 +149,8 @@ public final class SeqRead {
         try {
             for (int i = 0; i < connections; i++) {
                 handles[i] = new NbdHandle();
+                // The URI may name the benchmark's own TLS credentials (tls-certificates=, tls-psk-file=).
+                handles[i].setUriAllowLocalFile(true);
                 handles[i].connectUri(uri);
             }
             long exportSize = handles[0].getSize();
