@@ -153,8 +153,14 @@ fi
 # ---------------------------------------------------------------- report
 
 values() { awk -F'\t' -v c="$1" -v m="$2" '$1 == c && $2 == m { print $3 }' "$results"; }
-median() {
-  values "$1" "$2" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+median_of() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+median() { values "$1" "$2" | median_of; }
+# The median over rounds of A's value divided by B's from the same round (CASE_A CASE_B METRIC_A [METRIC_B]).
+# A and B ran one after the other under the same load, so this is steadier than the ratio of the medians.
+paired() {
+  paste <(values "$1" "$3") <(values "$2" "${4:-$3}") | awk '{ print $1 / $2 }' | median_of
 }
 fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -171,6 +177,14 @@ best_form() { # connections [.warm]
   awk -v a="$cb" -v b="$fu" 'BEGIN { print (a >= b) ? "callback" : "future" }'
 }
 
+# Sections that other scripts keep in the same page (bench/tls.sh's, between
+# its <!-- tls:begin --> and <!-- tls:end --> markers) survive a rerun.
+kept=$work/kept.md
+: > "$kept"
+if [ -f "$out" ]; then
+  awk '/^<!-- [a-z0-9-]+:begin -->$/ { keep = 1 } keep { print } /^<!-- [a-z0-9-]+:end -->$/ { keep = 0 }' "$out" > "$kept"
+fi
+
 {
   echo "# jnbd performance"
   echo
@@ -183,27 +197,28 @@ best_form() { # connections [.warm]
   echo "- nbdkit $(nbdkit --version | awk '{ print $2 }'), libnbd $(nbdcopy --version | awk '/^libnbd/ { print $2 }') (nbdcopy), $(fio --version)"
   echo "- server: \`nbdkit -U SOCKET --filter=noextents null $size\`, started once; every run of both sides connects to it"
   echo "- load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up here and as spread in the runs below)"
-  echo "- $rounds rounds; in each, every case runs once, in the order listed under \"Runs\" (A B A B ...); figures are medians"
+  echo "- $rounds rounds; in each, every case runs once, in the order listed under \"Runs\" (A B A B ...); figures are medians over the rounds, and a target counts as met by the median of the per-round ratios"
   echo
   echo "## Against libnbd"
   echo
-  echo "| benchmark | jnbd | libnbd | jnbd / libnbd | target | met |"
-  echo "|---|---:|---:|---:|---:|---|"
+  echo "| benchmark | jnbd | libnbd | ratio of medians | median of per-round ratios | target | met |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
   for c in 1 4; do
     for suffix in '' .warm; do
       if [ -z "$suffix" ]; then pass=first; else pass=second; fi
       form=$(best_form $c "$suffix")
-      j=$(median "seq$c.$form$suffix" bps) l=$(median "seq$c.nbdcopy" bps) q=$(ratio "$j" "$l")
-      echo "| sequential read, $c connection(s), $requests × 256 KiB in flight each, GB/s; jnbd's $pass pass, $form form (libnbd: nbdcopy) | $(gbps "$j") | $(gbps "$l") | $q | ≥ 1.0 | $(met "$q" '>=' 1.0) |"
+      j=$(median "seq$c.$form$suffix" bps) l=$(median "seq$c.nbdcopy" bps)
+      p=$(paired "seq$c.$form$suffix" "seq$c.nbdcopy" bps)
+      echo "| sequential read, $c connection(s), $requests × 256 KiB in flight each, GB/s; jnbd's $pass pass, $form form (libnbd: nbdcopy) | $(gbps "$j") | $(gbps "$l") | $(ratio "$j" "$l") | $(fmt "$p" 2) | ≥ 1.0 | $(met "$p" '>=' 1.0) |"
     done
   done
-  j=$(median rand64.jnbd iops) l=$(median rand64.fio iops) q=$(ratio "$j" "$l")
-  echo "| 4 KiB random read, 64 in flight, IOPS (libnbd: fio) | $(fmt "$j" 0) | $(fmt "$l" 0) | $q | ≥ 1.0 | $(met "$q" '>=' 1.0) |"
-  j=$(median rand1.jnbd lat_mean) l=$(median rand1.fio lat_mean) q=$(ratio "$j" "$l")
-  echo "| 4 KiB random read, 1 in flight, mean latency µs (libnbd: fio) | $(fmt "$j" 1) | $(fmt "$l" 1) | $q | ≤ 1.1 | $(met "$q" '<=' 1.1) |"
+  j=$(median rand64.jnbd iops) l=$(median rand64.fio iops) p=$(paired rand64.jnbd rand64.fio iops)
+  echo "| 4 KiB random read, 64 in flight, IOPS (libnbd: fio) | $(fmt "$j" 0) | $(fmt "$l" 0) | $(ratio "$j" "$l") | $(fmt "$p" 2) | ≥ 1.0 | $(met "$p" '>=' 1.0) |"
+  j=$(median rand1.jnbd lat_mean) l=$(median rand1.fio lat_mean) p=$(paired rand1.jnbd rand1.fio lat_mean)
+  echo "| 4 KiB random read, 1 in flight, mean latency µs (libnbd: fio) | $(fmt "$j" 1) | $(fmt "$l" 1) | $(ratio "$j" "$l") | $(fmt "$p" 2) | ≤ 1.1 | $(met "$p" '<=' 1.1) |"
   if [ -s "$jmh_json" ]; then
     a=$(jq '[.[] | select(.benchmark | endswith(".aioPread")) | .secondaryMetrics["gc.alloc.rate.norm"].score] | max' "$jmh_json")
-    echo "| heap allocated per command, aioPread with callback, 64 in flight (JMH; larger of 4 KiB and 256 KiB), bytes | $(fmt "$a" 0) | – | – | < 64 | $(met "$a" '<' 64) |"
+    echo "| heap allocated per command, aioPread with callback, 64 in flight (JMH; larger of 4 KiB and 256 KiB), bytes | $(fmt "$a" 0) | – | – | – | < 64 | $(met "$a" '<' 64) |"
   fi
   echo
   echo "## Sequential read"
@@ -270,7 +285,13 @@ best_form() { # connections [.warm]
   echo "- random, jnbd: \`java ... io.jnbd.bench.RandRead --uri=URI --qd=Q --block=4096 --seconds=$seconds --warmup=$warmup\`"
   echo "- random, libnbd: \`fio --name=randread --ioengine=nbd --uri=URI --rw=randread --bs=4k --iodepth=Q --size=$bytes --time_based --runtime=$seconds --ramp_time=$warmup --lat_percentiles=1\`"
   echo "- allocation: \`java ... org.openjdk.jmh.Main io.jnbd.bench.CommandBench -p uri=URI -prof gc${jmh_opts[*]:+ ${jmh_opts[*]}}\`"
-} > "$out"
+  if [ -s "$kept" ]; then
+    echo
+    cat "$kept"
+  fi
+} > "$work/report.md"
+# Replaced whole at the end: a failure while reporting leaves the old page as it was.
+cp "$work/report.md" "$out"
 
 # The summary table on the terminal too.
 sed -n '/^## Against libnbd/,/^## Sequential read/p' "$out" | sed '$d'
