@@ -364,6 +364,10 @@ public final class Transmission {
         } else if (c.type == Nbd.CMD_READ) {
             ch.readFully(c.buffer, c.buffer.position(), (int) c.count);
             c.dataSeen += c.count;
+            if (c.chunkCallback != null) {
+                // As libnbd: a chunk callback sees the data of a simple reply as one data chunk.
+                callChunk(c, c.buffer.slice(c.buffer.position(), (int) c.count), c.offset, ChunkCallback.READ_DATA);
+            }
         }
     }
 
