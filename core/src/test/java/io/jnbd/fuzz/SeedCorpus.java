@@ -190,8 +190,9 @@ final class SeedCorpus {
     /**
      * Mode byte as {@link TransmissionFuzzTest#replies}: bit 0 structured
      * replies, 1 extended headers, 2 reads of 7 bytes, 3 direct buffer, 4
-     * asynchronous flush, 5 64-bit extent callback. Replies come out of
-     * order, as servers may send them.
+     * asynchronous flush, 5 64-bit extent callback, 6 one command at a time.
+     * With all three in flight, replies come out of order, as servers may
+     * send them.
      */
     private static void transmissions(List<Seed> seeds) {
         Class<?> c = TransmissionFuzzTest.class;
@@ -201,6 +202,10 @@ final class SeedCorpus {
                 .simpleReply(0, FLUSH, new byte[0])
                 .simpleReply(0, READ, pattern(READ_SIZE))
                 .simpleReply(enotsup, STATUS, new byte[0]).toByteArray(), outcome(0, enotsup, 0)));
+        seeds.add(new Seed(c, "replies", "simple-one-at-a-time", new ServerBytes().u8(64)
+                .simpleReply(0, READ, pattern(READ_SIZE))
+                .simpleReply(enotsup, STATUS, new byte[0])
+                .simpleReply(0, FLUSH, new byte[0]).toByteArray(), outcome(0, enotsup, 0)));
         seeds.add(new Seed(c, "replies", "structured", new ServerBytes().u8(1 | 16)
                 .chunk(false, 0, Nbd.REPLY_TYPE_OFFSET_DATA, READ, READ_OFFSET, offsetData(READ_OFFSET, pattern(4096)))
                 .chunk(false, DONE, Nbd.REPLY_TYPE_BLOCK_STATUS, STATUS, STATUS_OFFSET,
@@ -219,6 +224,12 @@ final class SeedCorpus {
                 .chunk(false, DONE, Nbd.REPLY_TYPE_NONE, FLUSH, 0, new byte[0]).toByteArray(),
                 outcome(eio, enotsup, 0)));
         seeds.add(new Seed(c, "replies", "extended", extended(2, 1L << 29, 0), outcome(0, 0, 0)));
+        seeds.add(new Seed(c, "replies", "extended-one-at-a-time", new ServerBytes().u8(2 | 64)
+                .chunk(true, 0, Nbd.REPLY_TYPE_OFFSET_HOLE, READ, READ_OFFSET, offsetHole(READ_OFFSET, READ_SIZE))
+                .chunk(true, DONE, Nbd.REPLY_TYPE_NONE, READ, READ_OFFSET, new byte[0])
+                .chunk(true, DONE, Nbd.REPLY_TYPE_BLOCK_STATUS_EXT, STATUS, STATUS_OFFSET,
+                        blockStatusExt(CONTEXT_ID, 1L << 30, 3))
+                .chunk(true, DONE, Nbd.REPLY_TYPE_NONE, FLUSH, 0, new byte[0]).toByteArray(), outcome(0, 0, 0)));
         seeds.add(new Seed(c, "replies", "extended-in-pieces-direct", extended(2 | 4 | 8 | 16, 8L << 30, 0),
                 outcome(0, 0, 0)));
         seeds.add(new Seed(c, "replies", "extended-64-bit-flags", extended(2, 1L << 29, 1L << 32),

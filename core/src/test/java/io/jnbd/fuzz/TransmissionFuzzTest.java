@@ -64,7 +64,8 @@ class TransmissionFuzzTest {
      * bytes, 3 the read goes to a direct buffer, 4 the flush is asynchronous
      * (a CompletableFuture, so that the background reader takes part), 5
      * block status has a 64-bit extent callback (blockStatus64) rather than
-     * a 32-bit one.
+     * a 32-bit one, 6 the commands go one at a time, each sent once the one
+     * before has completed (a single-threaded synchronous caller).
      */
     @FuzzTest
     void replies(byte[] data) throws Throwable {
@@ -85,6 +86,7 @@ class TransmissionFuzzTest {
         ByteBuffer buffer = (mode & 8) != 0 ? ByteBuffer.allocateDirect(READ_SIZE) : ByteBuffer.allocate(READ_SIZE);
         boolean asyncFlush = (mode & 16) != 0;
         boolean wideExtents = (mode & 32) != 0;
+        boolean oneAtATime = (mode & 64) != 0;
 
         Ends ends = new Ends();
         Transmission t = new Transmission(new WireChannel(new MemoryTransport(data, 1, maxRead)), negotiated,
@@ -94,7 +96,7 @@ class TransmissionFuzzTest {
         Outcome outcome;
         boolean overdue;
         try {
-            outcome = exchange(t, buffer, callbacks, asyncFlush, ends);
+            outcome = exchange(t, buffer, callbacks, asyncFlush, oneAtATime, ends);
         } finally {
             overdue = WATCHDOG.release();
         }
@@ -122,23 +124,46 @@ class TransmissionFuzzTest {
      * itself as a synchronous caller does; then what became of them.
      */
     private static Outcome exchange(Transmission t, ByteBuffer buffer, Callbacks callbacks, boolean asyncFlush,
-                                    Ends ends) throws InterruptedException {
+                                    boolean oneAtATime, Ends ends) throws InterruptedException {
         Command read = Command.of(Nbd.CMD_READ, 0, READ_OFFSET, READ_SIZE, buffer, callbacks, null).sync("pread");
-        int readRefused = submit(t, read);
         Command status = callbacks.wide
                 ? Command.of(Nbd.CMD_BLOCK_STATUS, 0, STATUS_OFFSET, STATUS_COUNT, null, null, null)
                         .extent64(callbacks).sync("blockStatus64")
                 : Command.of(Nbd.CMD_BLOCK_STATUS, 0, STATUS_OFFSET, STATUS_COUNT, null, null, callbacks)
                         .sync("blockStatus");
-        int statusRefused = submit(t, status);
+        CompletableFuture<Void> flushed = asyncFlush ? new CompletableFuture<>() : null;
         Command flush = Command.of(Nbd.CMD_FLUSH, 0, 0, 0, null, null, null);
-        CompletableFuture<Void> flushed = new CompletableFuture<>();
-        int flushRefused = submit(t, asyncFlush ? flush.future("flush", flushed) : flush.sync("flush"));
+        flush = asyncFlush ? flush.future("flush", flushed) : flush.sync("flush");
 
-        int readError = readRefused != 0 ? readRefused : await(t, read);
-        int statusError = statusRefused != 0 ? statusRefused : await(t, status);
-        int flushError = flushRefused != 0 ? flushRefused : asyncFlush ? await(flushed) : await(t, flush);
+        int readError;
+        int statusError;
+        int flushError;
+        if (oneAtATime) {
+            readError = finish(t, read, submit(t, read), null);
+            statusError = finish(t, status, submit(t, status), null);
+            flushError = finish(t, flush, submit(t, flush), flushed);
+        } else {
+            int readRefused = submit(t, read);
+            int statusRefused = submit(t, status);
+            int flushRefused = submit(t, flush);
+            readError = finish(t, read, readRefused, null);
+            statusError = finish(t, status, statusRefused, null);
+            flushError = finish(t, flush, flushRefused, flushed);
+        }
         return new Outcome(readError, statusError, flushError, ends.cause.get());
+    }
+
+    /**
+     * Waits for a submitted command, as its caller would: on {@code future}
+     * if it has one, else with the engine's {@code await}. Returns 0, or the
+     * errno it failed with or was {@code refused} with.
+     */
+    private static int finish(Transmission t, Command c, int refused, CompletableFuture<Void> future)
+            throws InterruptedException {
+        if (refused != 0) {
+            return refused;
+        }
+        return future != null ? await(future) : await(t, c);
     }
 
     /** Sends {@code c}; 0 if it is in flight, else the errno it was refused with (the connection already ended). */
