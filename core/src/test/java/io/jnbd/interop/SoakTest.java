@@ -2,11 +2,12 @@ package io.jnbd.interop;
 
 import io.jnbd.NbdHandle;
 import io.jnbd.testing.Servers;
+
+import static io.jnbd.testing.Leaks.jnbdThreads;
+import static io.jnbd.testing.Leaks.openDescriptors;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -15,7 +16,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -140,16 +140,5 @@ class SoakTest {
             assertTrue(h.aioIsDead());
         }
         assertEquals(64, calls.get(), "each callback exactly once");
-    }
-
-    private static long openDescriptors() throws Exception {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
-    private static long jnbdThreads() {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("jnbd-reader")
-                || t.getName().startsWith("jnbd-connect") || t.getName().startsWith("jnbd-option")).count();
     }
 }

@@ -3,13 +3,15 @@ package io.jnbd.interop;
 import io.jnbd.NbdException;
 import io.jnbd.NbdHandle;
 import io.jnbd.testing.Servers;
+
+import static io.jnbd.testing.Leaks.jnbdThreads;
+import static io.jnbd.testing.Leaks.openDescriptors;
+import static io.jnbd.testing.Leaks.zombieChildren;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,39 +77,5 @@ class SubprocessLifecycleTest {
             assertTrue(h.aioIsDead());
             assertFalse(h.aioIsCreated());
         }
-    }
-
-    static long openDescriptors() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
-    static long jnbdThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("jnbd-")).count();
-    }
-
-    /** Children of this JVM in state Z. */
-    static long zombieChildren() throws IOException {
-        long me = ProcessHandle.current().pid();
-        long zombies = 0;
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            for (Path p : (Iterable<Path>) procs::iterator) {
-                if (!p.getFileName().toString().chars().allMatch(Character::isDigit)) {
-                    continue;
-                }
-                try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    if (f[0].equals("Z") && Long.parseLong(f[1]) == me) {
-                        zombies++;
-                    }
-                } catch (IOException gone) {
-                    // The process ended while we looked.
-                }
-            }
-        }
-        return zombies;
     }
 }
