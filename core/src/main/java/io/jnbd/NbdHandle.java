@@ -150,7 +150,8 @@ public final class NbdHandle implements AutoCloseable {
     private volatile String connectedHost;
     /** The TLS settings of the current connection, captured when it started. */
     private volatile TlsConfig tlsConfig = TlsConfig.DISABLED;
-    private Thread connectThread;
+    /** The latest aio connect or aio option thread, which close() waits for. */
+    private Thread workerThread;
     private boolean released;
 
     private final Debug debug = new Debug() {
@@ -856,9 +857,9 @@ public final class NbdHandle implements AutoCloseable {
                     getTlsHostname().isEmpty() ? null : getTlsHostname());
             setState(State.CONNECTING);
             if (async) {
-                connectThread = Thread.ofPlatform().daemon().name("jnbd-connect-" + handleName)
+                workerThread = Thread.ofPlatform().daemon().name("jnbd-connect-" + handleName)
                         .unstarted(() -> runConnect(opener, cfg));
-                connectThread.start();
+                workerThread.start();
                 return;
             }
         } finally {
@@ -1311,7 +1312,7 @@ public final class NbdHandle implements AutoCloseable {
         });
         lock.lock();
         try {
-            connectThread = t;
+            workerThread = t;
         } finally {
             lock.unlock();
         }
@@ -2501,7 +2502,7 @@ public final class NbdHandle implements AutoCloseable {
     @Override
     public void close() {
         List<AutoCloseable> toClose;
-        Thread connecting;
+        Thread worker;
         lock.lock();
         try {
             if (released) {
@@ -2510,7 +2511,7 @@ public final class NbdHandle implements AutoCloseable {
             released = true;
             toClose = new ArrayList<>(pendingConnect);
             pendingConnect.clear();
-            connecting = connectThread;
+            worker = workerThread;
             if (state != State.CREATED) {
                 setState(State.CLOSED);
             }
@@ -2533,9 +2534,9 @@ public final class NbdHandle implements AutoCloseable {
         if (ch != null) {
             ch.close();
         }
-        if (connecting != null && connecting != Thread.currentThread()) {
+        if (worker != null && worker != Thread.currentThread()) {
             try {
-                connecting.join(5000);
+                worker.join(5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

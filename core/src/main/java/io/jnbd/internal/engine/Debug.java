@@ -11,15 +11,4 @@ public interface Debug {
             emit(context, message);
         }
     }
-
-    Debug OFF = new Debug() {
-        @Override
-        public boolean enabled() {
-            return false;
-        }
-
-        @Override
-        public void emit(String context, String message) {
-        }
-    };
 }

@@ -35,13 +35,8 @@ public final class Negotiated {
         return null;
     }
 
-    public synchronized boolean hasMetaContext(String name) {
-        for (MetaContext m : metaContexts) {
-            if (m.name().equals(name)) {
-                return true;
-            }
-        }
-        return false;
+    public boolean hasMetaContext(String name) {
+        return metaContextId(name) >= 0;
     }
 
     synchronized void setMetaContexts(List<MetaContext> list, boolean valid) {
