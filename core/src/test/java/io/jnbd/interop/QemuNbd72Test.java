@@ -5,12 +5,9 @@ import io.jnbd.NbdHandle;
 import io.jnbd.testing.MoreServers;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,19 +31,9 @@ class QemuNbd72Test {
     static Path dir;
     static Servers.Running qemu;
 
-    static String qemuNbd72() {
-        if (!Files.isExecutable(QEMU_NBD)) {
-            if (Servers.onCi()) {
-                Assertions.fail(QEMU_NBD + " is missing, and CI=true: .ci/install-deps.sh should have unpacked it");
-            }
-            Assumptions.abort(QEMU_NBD + " is missing: run .ci/install-deps.sh");
-        }
-        return QEMU_NBD.toString();
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        String qemuNbd = qemuNbd72();
+        String qemuNbd = Servers.require(QEMU_NBD);
         dir = Servers.tempDir();
         Path image = dir.resolve("img.qcow2");
         MoreServers.qemuImgCreate(image, "qcow2", 16 * MIB);

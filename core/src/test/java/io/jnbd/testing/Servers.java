@@ -38,10 +38,19 @@ public final class Servers {
                 return p.toString();
             }
         }
+        return missing(program + " is not installed");
+    }
+
+    /** {@code executable}'s path, or a skip (a failure under CI) if it is not there. */
+    public static String require(Path executable) {
+        return Files.isExecutable(executable) ? executable.toString() : missing(executable + " is missing");
+    }
+
+    private static String missing(String what) {
         if (onCi()) {
-            Assertions.fail(program + " is not installed, and CI=true: .ci/install-deps.sh should have installed it");
+            Assertions.fail(what + ", and CI=true: .ci/install-deps.sh should have installed it");
         }
-        Assumptions.abort(program + " is not installed");
+        Assumptions.abort(what + ": run .ci/install-deps.sh");
         return null;
     }
 
