@@ -15,14 +15,9 @@
 # runners mean nothing.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 invocation="$({ env | grep -E '^BENCH_' || true; } | sort | tr '\n' ' ')bench/run.sh${*:+ $*}"
-
-if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   mode=quick size=${BENCH_SIZE:-1G} rounds=${BENCH_ROUNDS:-3} seconds=${BENCH_SECONDS:-3} warmup=${BENCH_WARMUP:-1}
@@ -34,44 +29,19 @@ fi
 out=${BENCH_OUT:-docs/performance.md}
 requests=64 request_size=262144
 
-die() { echo "bench/run.sh: $*" >&2; exit 1; }
 for tool in nbdkit nbdcopy nbdinfo fio jq; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install nbdkit libnbd-bin fio jq)"
 done
 fio --enghelp=nbd >/dev/null 2>&1 || die "this fio was built without the nbd engine"
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "building..." >&2
-./mvnw -q -B package -DskipTests -pl bench -am
-cp="$(ls bench/target/jnbd-bench-*.jar):bench/target/lib/*"
-# shellcheck disable=SC2206 # BENCH_JAVA_OPTS is a list of options
-jvm=("$java" --enable-native-access=ALL-UNNAMED ${BENCH_JAVA_OPTS:-} -cp "$cp")
-
-work=$(mktemp -d)
-nbdkit_pid=
-cleanup() {
-  if [ -n "$nbdkit_pid" ]; then
-    kill "$nbdkit_pid" 2>/dev/null || true
-    wait "$nbdkit_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_build
 
 # The null plugin answers reads with zeroes at memset speed and accepts writes,
 # so the clients' costs dominate and one server serves every benchmark. The
 # noextents filter reports the export as all data, so nbdcopy reads it all
 # rather than skipping it as a hole.
-sock=$work/nbd.sock
-nbdkit -f --exit-with-parent -U "$sock" -P "$work/nbdkit.pid" --filter=noextents null "$size" &
-nbdkit_pid=$!
-for _ in $(seq 100); do
-  [ -s "$work/nbdkit.pid" ] && break
-  kill -0 "$nbdkit_pid" 2>/dev/null || die "nbdkit failed to start"
-  sleep 0.1
-done
-[ -s "$work/nbdkit.pid" ] || die "nbdkit did not become ready"
+start_nbdkit --filter=noextents null "$size"
 uri="nbd+unix:///?socket=$sock"
 bytes=$(nbdinfo --size "$uri")
 

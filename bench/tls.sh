@@ -10,37 +10,17 @@
 # Needs nbdkit, nbdcopy (libnbd-bin), certtool and psktool (gnutls-bin).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 size=${BENCH_SIZE:-4G} rounds=${BENCH_ROUNDS:-3}
 out=${BENCH_OUT:-docs/performance.md}
 requests=64 request_size=262144
 
-die() { echo "bench/tls.sh: $*" >&2; exit 1; }
 for tool in nbdkit nbdcopy certtool psktool; do
   command -v "$tool" >/dev/null || die "$tool not found (apt-get install nbdkit libnbd-bin gnutls-bin)"
 done
 
-echo "building..." >&2
-./mvnw -q -B package -DskipTests -pl bench -am
-cp="$(ls bench/target/jnbd-bench-*.jar):bench/target/lib/*"
-jvm=("$java" --enable-native-access=ALL-UNNAMED -cp "$cp")
-
-work=$(mktemp -d)
-nbdkit_pid=
-cleanup() {
-  if [ -n "$nbdkit_pid" ]; then
-    kill "$nbdkit_pid" 2>/dev/null || true
-    wait "$nbdkit_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_build
 
 # A CA and a server certificate for localhost, as nbdkit --tls-certificates wants them.
 pki=$work/pki
@@ -57,24 +37,9 @@ certtool --generate-certificate --load-ca-certificate "$pki/ca-cert.pem" --load-
 psk=$work/keys.psk
 psktool -u bench -p "$psk" >/dev/null 2>&1
 
-sock=$work/nbd.sock
-start_nbdkit() { # tls options...
-  rm -f "$work/nbdkit.pid"
-  nbdkit -f --exit-with-parent -U "$sock" -P "$work/nbdkit.pid" --tls=require "$@" \
-    --filter=noextents null "$size" &
-  nbdkit_pid=$!
-  for _ in $(seq 100); do
-    [ -s "$work/nbdkit.pid" ] && return
-    kill -0 "$nbdkit_pid" 2>/dev/null || die "nbdkit failed to start"
-    sleep 0.1
-  done
-  die "nbdkit did not become ready"
-}
-stop_nbdkit() {
-  kill "$nbdkit_pid"
-  wait "$nbdkit_pid" 2>/dev/null || true
-  nbdkit_pid=
-  rm -f "$sock"
+# tls_nbdkit TLS-OPTIONS...: the export, requiring TLS with these credentials.
+tls_nbdkit() {
+  start_nbdkit --tls=require "$@" --filter=noextents null "$size"
 }
 
 results=$work/results.tsv
@@ -97,13 +62,13 @@ run_case() { # mode uri
   printf '%s\tnbdcopy\t%s\n' "$1" "$(echo "$bytes * 1000000000 / ($t1 - $t0)" | bc)" >> "$results"
 }
 
-start_nbdkit --tls-certificates="$pki"
+tls_nbdkit --tls-certificates="$pki"
 for r in $(seq "$rounds"); do
   echo "x509 round $r" >&2
   run_case x509 "nbds+unix:///?socket=$sock&tls-certificates=$pki"
 done
 stop_nbdkit
-start_nbdkit --tls-psk="$psk"
+tls_nbdkit --tls-psk="$psk"
 for r in $(seq "$rounds"); do
   echo "psk round $r" >&2
   run_case psk "nbds+unix://bench@/?socket=$sock&tls-psk-file=$psk"

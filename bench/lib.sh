@@ -1,0 +1,55 @@
+# Shared by bench/run.sh and bench/tls.sh (sourced, not run): the JDK, the
+# build, a work directory cleaned up on exit, and one nbdkit server on a Unix
+# socket in it.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+if [ -z "${JAVA_HOME:-}" ] && [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
+  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+fi
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# Builds the bench module and sets jvm: the command that runs its classes.
+bench_build() {
+  echo "building..." >&2
+  ./mvnw -q -B package -DskipTests -pl bench -am
+  local cp
+  cp="$(ls bench/target/jnbd-bench-*.jar):bench/target/lib/*"
+  # shellcheck disable=SC2206 # BENCH_JAVA_OPTS is a list of options
+  jvm=("$java" --enable-native-access=ALL-UNNAMED ${BENCH_JAVA_OPTS:-} -cp "$cp")
+}
+
+work=$(mktemp -d)
+sock=$work/nbd.sock
+nbdkit_pid=
+cleanup() {
+  if [ -n "$nbdkit_pid" ]; then
+    kill "$nbdkit_pid" 2>/dev/null || true
+    wait "$nbdkit_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_nbdkit ARGS...: nbdkit on $sock; returns once its pid file says it listens.
+start_nbdkit() {
+  rm -f "$work/nbdkit.pid"
+  nbdkit -f --exit-with-parent -U "$sock" -P "$work/nbdkit.pid" "$@" &
+  nbdkit_pid=$!
+  for _ in $(seq 100); do
+    [ -s "$work/nbdkit.pid" ] && return
+    kill -0 "$nbdkit_pid" 2>/dev/null || die "nbdkit failed to start"
+    sleep 0.1
+  done
+  die "nbdkit did not become ready"
+}
+
+stop_nbdkit() {
+  kill "$nbdkit_pid"
+  wait "$nbdkit_pid" 2>/dev/null || true
+  nbdkit_pid=
+  rm -f "$sock"
+}
