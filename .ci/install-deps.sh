@@ -24,3 +24,6 @@ if [ ! -x /opt/qemu-7.2/usr/bin/qemu-nbd ]; then
   (cd "$tmp" && apt-get download -q qemu-utils/bookworm && dpkg -x qemu-utils_*.deb /opt/qemu-7.2)
   rm -rf "$tmp"
 fi
+# libnbd 1.22's tools, nbdkit 1.42 and qemu 10 from trixie, in /opt/trixie: the
+# oracle of the tool tests.
+bash "$(dirname "$0")/trixie.sh"

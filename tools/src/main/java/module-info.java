@@ -2,6 +2,7 @@
 module io.jnbd.tools {
     requires io.jnbd;
     requires info.picocli;
+    requires com.fasterxml.jackson.databind;
 
     opens io.jnbd.tools to info.picocli;
 }

@@ -1,22 +1,39 @@
 package io.jnbd.tools;
 
 import io.jnbd.NbdHandle;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** Entry point of {@code ./jnbd}: dispatches to the subcommands. */
+/**
+ * Entry point of {@code ./jnbd}: dispatches to the subcommands.
+ *
+ * <p>{@link #run(Console, String...)} runs a tool in-process (the tests do);
+ * {@link #main(String[])} runs it on the process's streams and exits with its status.
+ */
 @Command(name = "jnbd", mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "NBD client tools (the jnbd counterparts of libnbd's nbdinfo, nbdcopy, nbddump, nbdsh).")
 public final class Main implements Runnable {
 
-    static final class Version implements CommandLine.IVersionProvider {
+    /** Prints the tool's and the library's versions, as libnbd's tools print theirs. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
         @Override
         public String[] getVersion() {
             try (NbdHandle h = new NbdHandle()) {
-                return new String[] {"jnbd " + h.getVersion() + " (libnbd " + NbdHandle.LIBNBD_API_VERSION + " API)"};
+                String name = spec == null ? "jnbd" : spec.qualifiedName(" ");
+                return new String[] {name + " " + h.getVersion(), "libnbd API " + NbdHandle.LIBNBD_API_VERSION};
             }
         }
+    }
+
+    /** A subcommand that can print stack traces for its failures ({@code -v}, {@code --verbose}). */
+    public interface Verbose {
+        boolean verbose();
     }
 
     @Override
@@ -25,6 +42,44 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        Console console = Console.system();
+        int status = run(console, args);
+        console.flush();
+        System.exit(status);
+    }
+
+    /** Runs {@code jnbd ARGS} on {@code console} and returns the exit status. */
+    public static int run(Console console, String... args) {
+        Argv argv;
+        try {
+            argv = Argv.of(args);
+        } catch (ToolException e) {
+            console.err().println("jnbd: " + e.getMessage());
+            return e.status();
+        }
+        CommandLine cl = new CommandLine(new Main());
+        addSubcommands(cl, console, argv);
+        cl.setOut(new PrintWriter(console.out(), true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(console.err(), true, StandardCharsets.UTF_8));
+        // libnbd's tools exit with 1 on a usage error.
+        cl.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            console.err().println(c.getCommandSpec().qualifiedName(" ") + ": " + ex.getMessage());
+            console.err().println("Try '" + c.getCommandSpec().qualifiedName(" ") + " --help' for more information.");
+            return 1;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            boolean verbose = c.getCommand() instanceof Verbose v && v.verbose();
+            String name = c.getCommandSpec().qualifiedName(" ");
+            if (verbose) {
+                ex.printStackTrace(console.err());
+            }
+            console.err().println(name + ": " + ex.getMessage());
+            return ex instanceof ToolException te ? te.status() : 1;
+        });
+        return cl.execute(argv.args());
+    }
+
+    private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
     }
 }
