@@ -20,13 +20,28 @@ public final class WireChannel implements AutoCloseable {
     private static final int READ_AHEAD = 64 * 1024;
     /** Payloads at least this large skip the read-ahead buffer. */
     private static final int DIRECT_READ_THRESHOLD = 16 * 1024;
+    /**
+     * How far a header read reaches while large payloads are arriving: the
+     * longest reply header (32 bytes, extended) plus an offset, so that one
+     * read brings a whole header and the payload after it lands in the
+     * caller's buffer rather than being copied out of the read-ahead.
+     */
+    private static final int HEADER_READ = 40;
 
     /** Replaced once at most, by {@link #upgrade}, while no other thread uses the channel. */
     private volatile Transport transport;
     /** Unread bytes are between position and limit. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(READ_AHEAD).flip();
+    /**
+     * Whether the last payload read was large: replies then tend to come
+     * with large payloads (a sequential copy), and header reads stop at
+     * {@link #HEADER_READ} instead of filling the read-ahead buffer with
+     * payload bytes that would have to be copied. Reader thread only.
+     */
+    private boolean largePayloads;
     private final ReentrantLock writeLock = new ReentrantLock();
-    /** Guarded by writeLock: the gathering array of two-part writes. */
+    /** Guarded by writeLock: the gathering arrays of one- and two-part writes. */
+    private final ByteBuffer[] one = new ByteBuffer[1];
     private final ByteBuffer[] pair = new ByteBuffer[2];
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder bytesReceived = new LongAdder();
@@ -72,6 +87,9 @@ public final class WireChannel implements AutoCloseable {
         }
         in.compact();
         try {
+            if (largePayloads) {
+                in.limit(Math.max(n, HEADER_READ));
+            }
             while (in.position() < n) {
                 fill(in);
             }
@@ -83,6 +101,7 @@ public final class WireChannel implements AutoCloseable {
 
     /** Reads exactly {@code dst.remaining()} bytes into {@code dst}. */
     public void readFully(ByteBuffer dst) throws IOException {
+        largePayloads = dst.remaining() >= DIRECT_READ_THRESHOLD;
         int buffered = Math.min(in.remaining(), dst.remaining());
         if (buffered > 0) {
             int oldLimit = in.limit();
@@ -123,16 +142,15 @@ public final class WireChannel implements AutoCloseable {
         bytesReceived.add(r);
     }
 
-    /** Writes all the buffers as one unit with respect to other writers. */
-    public void write(ByteBuffer... srcs) throws IOException {
-        long total = 0;
-        for (ByteBuffer b : srcs) {
-            total += b.remaining();
-        }
+    /** Writes {@code src} as one unit with respect to other writers. */
+    public void write(ByteBuffer src) throws IOException {
+        long total = src.remaining();
         writeLock.lock();
         try {
-            transport.write(srcs);
+            one[0] = src;
+            transport.write(one);
         } finally {
+            one[0] = null;
             writeLock.unlock();
         }
         bytesSent.add(total);
