@@ -170,6 +170,12 @@ public final class SeqRead {
         } finally {
             for (NbdHandle h : handles) {
                 if (h != null) {
+                    // As nbdcopy: NBD_CMD_DISC and, over TLS, close_notify before the socket closes.
+                    try {
+                        h.shutdown();
+                    } catch (NbdException e) {
+                        // The connection already failed; the failure was reported.
+                    }
                     h.close();
                 }
             }
