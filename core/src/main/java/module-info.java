@@ -16,4 +16,8 @@ module io.jnbd {
     requires static org.bouncycastle.tls;
 
     exports io.jnbd;
+    // The embedded server (module io.jnbd.server) shares the wire layer, transports and native calls.
+    exports io.jnbd.internal.protocol to io.jnbd.server;
+    exports io.jnbd.internal.transport to io.jnbd.server;
+    exports io.jnbd.internal.posix to io.jnbd.server;
 }

@@ -1,8 +1,10 @@
 /** jnbd's command-line tools: info, copy, dump, sh (see shared/CLI.md). */
 module io.jnbd.tools {
     requires io.jnbd;
+    requires io.jnbd.server;
     requires info.picocli;
     requires com.fasterxml.jackson.databind;
 
     opens io.jnbd.tools to info.picocli;
+    opens io.jnbd.tools.serve to info.picocli;
 }

@@ -242,6 +242,38 @@ public final class Fd implements AutoCloseable {
         }
     }
 
+    /**
+     * lseek(SEEK_DATA): the first offset at or after {@code offset} that holds
+     * data, or -1 if there is none before the end of the file (ENXIO).
+     */
+    public long seekData(long offset) throws IOException {
+        return seek(offset, SEEK_DATA);
+    }
+
+    /** lseek(SEEK_HOLE): the first hole at or after {@code offset} (the end of the file counts as one), or -1 past it. */
+    public long seekHole(long offset) throws IOException {
+        return seek(offset, SEEK_HOLE);
+    }
+
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
+
+    private long seek(long offset, int whence) throws IOException {
+        int n = acquire("lseek");
+        try {
+            long r = Libc.lseek(n, offset, whence);
+            if (r == -Libc.ENXIO) {
+                return -1;
+            }
+            if (r < 0) {
+                throw new PosixException("lseek", (int) -r);
+            }
+            return r;
+        } finally {
+            release();
+        }
+    }
+
     /** False once {@link #close()} has been called. */
     public boolean isOpen() {
         synchronized (this) {

@@ -38,6 +38,9 @@ final class Libc {
     static final int ENAMETOOLONG = 36;
     static final int ENOSYS = 38;
     static final int ENOTSOCK = 88;
+    static final int ENXIO = 6;
+    static final int O_RDONLY = 0;
+    static final int O_CLOEXEC = 0x80000;
 
     static final int AF_UNIX = 1;
     static final int AF_VSOCK = 40;
@@ -46,6 +49,8 @@ final class Libc {
     static final int MSG_NOSIGNAL = 0x4000;
     static final int F_DUPFD = 0;
     static final int F_DUPFD_CLOEXEC = 1030;
+    static final int F_SETFD = 2;
+    static final int FD_CLOEXEC = 1;
     static final int SOMAXCONN = 4096;
     static final int WNOHANG = 1;
     static final short POSIX_SPAWN_SETSIGDEF = 0x04;
@@ -85,6 +90,10 @@ final class Libc {
     private static final MethodHandle CONNECT = errnoCall("connect", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle BIND = errnoCall("bind", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     private static final MethodHandle LISTEN = errnoCall("listen", JAVA_INT, JAVA_INT, JAVA_INT);
+    private static final MethodHandle ACCEPT4 = errnoCall("accept4", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+    /** open(2) without the variadic mode argument: only for opening existing files. */
+    private static final MethodHandle OPEN = errnoCall("open", JAVA_INT, ADDRESS, JAVA_INT);
+    private static final MethodHandle LSEEK = errnoCall("lseek", JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
     private static final MethodHandle FCNTL = LINKER.downcallHandle(symbol("fcntl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
             Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
@@ -245,6 +254,33 @@ final class Libc {
         MemorySegment cs = CAPTURE.get();
         try {
             return check((int) LISTEN.invokeExact(cs, fd, backlog), cs);
+        } catch (Throwable t) {
+            throw unchecked(t);
+        }
+    }
+
+    static int accept4(int fd, int flags) {
+        MemorySegment cs = CAPTURE.get();
+        try {
+            return check((int) ACCEPT4.invokeExact(cs, fd, MemorySegment.NULL, MemorySegment.NULL, flags), cs);
+        } catch (Throwable t) {
+            throw unchecked(t);
+        }
+    }
+
+    static int open(MemorySegment path, int flags) {
+        MemorySegment cs = CAPTURE.get();
+        try {
+            return check((int) OPEN.invokeExact(cs, path, flags), cs);
+        } catch (Throwable t) {
+            throw unchecked(t);
+        }
+    }
+
+    static long lseek(int fd, long offset, int whence) {
+        MemorySegment cs = CAPTURE.get();
+        try {
+            return check((long) LSEEK.invokeExact(cs, fd, offset, whence), cs);
         } catch (Throwable t) {
             throw unchecked(t);
         }

@@ -184,6 +184,49 @@ public final class Posix {
     }
 
     /**
+     * Takes ownership of a descriptor this process inherited (stdin in
+     * nbdkit's {@code -s} mode, the listening sockets of systemd socket
+     * activation from fd 3 up) and marks it close-on-exec.
+     */
+    public static Fd inherited(int number) throws IOException {
+        requireAvailable("use inherited descriptor " + number);
+        int r = Libc.fcntl(number, Libc.F_SETFD, Libc.FD_CLOEXEC);
+        if (r < 0) {
+            throw new PosixException("descriptor " + number, -r);
+        }
+        return new Fd(number);
+    }
+
+    /** Waits for a connection on a listening socket (accept4, close-on-exec); EINTR is retried. */
+    public static Fd accept(Fd listener) throws IOException {
+        int n = listener.acquire("accept");
+        try {
+            int r;
+            do {
+                r = Libc.accept4(n, Libc.SOCK_CLOEXEC);
+            } while (r == -Libc.EINTR);
+            if (r < 0) {
+                throw new PosixException("accept", -r);
+            }
+            return new Fd(r);
+        } finally {
+            listener.release();
+        }
+    }
+
+    /** Opens an existing file read-only, close-on-exec (for {@link Fd#seekData} and {@link Fd#seekHole}). */
+    public static Fd openReadOnly(Path path) throws IOException {
+        requireAvailable("open " + path);
+        try (Arena arena = Arena.ofConfined()) {
+            int r = Libc.open(cString(arena, path.toString()), Libc.O_RDONLY | Libc.O_CLOEXEC);
+            if (r < 0) {
+                throw new PosixException("open " + path, -r);
+            }
+            return new Fd(r);
+        }
+    }
+
+    /**
      * Starts {@code argv} (argv[0] looked up in this process's PATH) with
      * {@code fd} as each of {@code childFds}. The child inherits stderr
      * unless 2 is among {@code childFds}; other descriptors from 3 up are
