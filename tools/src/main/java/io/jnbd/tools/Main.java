@@ -83,5 +83,6 @@ public final class Main implements Runnable {
     private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
         cl.addSubcommand(new io.jnbd.tools.serve.ServeCommand());
         cl.addSubcommand(io.jnbd.tools.info.InfoCommand.commandLine(console, argv));
+        cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
     }
 }
