@@ -5,4 +5,5 @@ module io.jnbd.tools {
     requires com.fasterxml.jackson.databind;
 
     opens io.jnbd.tools to info.picocli;
+    opens io.jnbd.tools.copy to info.picocli;
 }

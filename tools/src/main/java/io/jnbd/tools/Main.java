@@ -81,5 +81,6 @@ public final class Main implements Runnable {
     }
 
     private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
+        cl.addSubcommand("copy", new io.jnbd.tools.copy.CopyCommand(console, argv));
     }
 }
