@@ -9,4 +9,5 @@ module io.jnbd.tools {
     opens io.jnbd.tools.serve to info.picocli;
     opens io.jnbd.tools.info to info.picocli;
     opens io.jnbd.tools.dump to info.picocli;
+    opens io.jnbd.tools.copy to info.picocli;
 }

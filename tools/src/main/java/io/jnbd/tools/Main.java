@@ -84,5 +84,6 @@ public final class Main implements Runnable {
         cl.addSubcommand(new io.jnbd.tools.serve.ServeCommand());
         cl.addSubcommand(io.jnbd.tools.info.InfoCommand.commandLine(console, argv));
         cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
+        cl.addSubcommand("copy", new io.jnbd.tools.copy.CopyCommand(console, argv));
     }
 }

@@ -1,0 +1,368 @@
+package io.jnbd.tools.copy;
+
+import io.jnbd.tools.ToolException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * nbdcopy's parallel copy: one thread per connection takes 128 MiB work
+ * ranges in turn, asks the source which parts are zero, and issues
+ * asynchronous reads for the rest, up to {@code --requests} and
+ * {@code --queue-size} in flight. Each finished read is split by zero
+ * detection into writes and zeroing of the destination, issued from the
+ * completion itself (on the connection's reader thread for NBD, at once for
+ * files). Zero ranges are zeroed on the destination (or skipped when it is
+ * known to be zero already), never read.
+ *
+ * <p>Read buffers are direct, {@code --request-size} each, and reused: a
+ * connection allocates no more than it ever has in flight. Any failed
+ * request fails the whole copy: the first failure is what the tool reports.
+ */
+final class MultiThreadCopier {
+    /** A thread's unit of work; a multiple of the largest request. */
+    static final long THREAD_WORK_SIZE = 128L << 20;
+
+    private final Endpoint src;
+    private final Endpoint dst;
+    private final Plan plan;
+    private final Progress progress;
+    private final AtomicLong nextOffset = new AtomicLong();
+    private final AtomicReference<ToolException> failure = new AtomicReference<>();
+    private final List<Worker> workers = new ArrayList<>();
+    /** Zeroes to write where the destination cannot zero efficiently; shared, read only. */
+    private final ByteBuffer zeroes;
+
+    MultiThreadCopier(Endpoint src, Endpoint dst, Plan plan, Progress progress) {
+        this.src = src;
+        this.dst = dst;
+        this.plan = plan;
+        this.progress = progress;
+        this.zeroes = ByteBuffer.allocateDirect(plan.requestSize()).asReadOnlyBuffer();
+    }
+
+    void run() {
+        for (int i = 0; i < plan.connections(); i++) {
+            workers.add(new Worker(i));
+        }
+        for (Worker w : workers) {
+            w.thread = Thread.ofPlatform().name("jnbd-copy-" + w.index).unstarted(w);
+        }
+        workers.forEach(w -> w.thread.start());
+        boolean interrupted = false;
+        for (Worker w : workers) {
+            while (true) {
+                try {
+                    w.thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    fail(new ToolException(1, "interrupted"));
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        ToolException e = failure.get();
+        if (e != null) {
+            throw e;
+        }
+    }
+
+    private boolean failed() {
+        return failure.get() != null;
+    }
+
+    /** Records the first failure and wakes every thread, which then stop. */
+    private void fail(Throwable t) {
+        ToolException e = t instanceof ToolException te ? te
+                : new ToolException(1, t.getMessage() != null ? t.getMessage() : t.toString(), t);
+        if (failure.compareAndSet(null, e)) {
+            workers.forEach(w -> LockSupport.unpark(w.thread));
+        }
+    }
+
+    /** One connection's copying thread and what it has in flight. */
+    private final class Worker implements Runnable {
+        final int index;
+        Thread thread;
+        /** Reads, writes and zeroes in flight. */
+        final AtomicInteger inFlight = new AtomicInteger();
+        /** Bytes of reads and writes in flight (zeroing carries no payload). */
+        final AtomicLong queued = new AtomicLong();
+        /** Set while the thread waits for room, so that completions wake it only then. */
+        volatile boolean waiting;
+        /** Read buffers not in use (guarded by itself). */
+        private final ArrayDeque<Chunk> free = new ArrayDeque<>();
+
+        Worker(int index) {
+            this.index = index;
+        }
+
+        @Override
+        public void run() {
+            try {
+                copyRanges();
+                awaitRoom(0, 0); // everything in flight has finished
+            } catch (Throwable t) {
+                fail(t);
+            }
+        }
+
+        private void copyRanges() {
+            Extents extents = new Extents();
+            int[] hint = new int[1];
+            long offset;
+            while (!failed() && (offset = nextOffset.getAndAdd(THREAD_WORK_SIZE)) < src.size) {
+                long count = Math.min(THREAD_WORK_SIZE, src.size - offset);
+                if (plan.extents()) {
+                    src.extents(index, offset, count, extents);
+                } else {
+                    extents.clear();
+                    extents.add(offset, count, false);
+                }
+                hint[0] = 0;
+                // Zero requests in a row are merged into one zeroing of the destination.
+                long zeroStart = -1;
+                while (count > 0 && !failed()) {
+                    int len = (int) Math.min(count, plan.requestSize());
+                    if (extents.onlyZeroes(hint, offset, len)) {
+                        if (zeroStart < 0) {
+                            zeroStart = offset;
+                        }
+                        progress.add(len);
+                    } else {
+                        if (zeroStart >= 0) {
+                            fillWithZeroes(zeroStart, offset - zeroStart);
+                            zeroStart = -1;
+                        }
+                        awaitRoom(plan.requests() - 1, plan.queueSize() - 1);
+                        if (failed()) {
+                            return;
+                        }
+                        Chunk c = takeChunk();
+                        c.offset = offset;
+                        c.length = len;
+                        inFlight.incrementAndGet();
+                        queued.addAndGet(len);
+                        src.readAsync(index, c.buf.clear().limit(len), offset, c);
+                    }
+                    offset += len;
+                    count -= len;
+                }
+                if (zeroStart >= 0 && !failed()) {
+                    fillWithZeroes(zeroStart, offset - zeroStart);
+                }
+            }
+        }
+
+        /** Waits until at most {@code requests} commands and {@code bytes} bytes are in flight, or the copy failed. */
+        private void awaitRoom(int requests, long bytes) {
+            while (!failed() && (inFlight.get() > requests || queued.get() > bytes)) {
+                waiting = true;
+                if (!failed() && (inFlight.get() > requests || queued.get() > bytes)) {
+                    LockSupport.park(this);
+                }
+                waiting = false;
+            }
+        }
+
+        /** Called after every decrease of what is in flight. */
+        void wake() {
+            if (waiting) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        private Chunk takeChunk() {
+            synchronized (free) {
+                Chunk c = free.poll();
+                if (c != null) {
+                    c.refs.set(1);
+                    return c;
+                }
+            }
+            return new Chunk(this, plan.requestSize());
+        }
+
+        void recycle(Chunk c) {
+            synchronized (free) {
+                free.push(c);
+            }
+        }
+
+        /** Makes {@code [offset, offset + length)} of the destination read as zeroes (nbdcopy's fill_dst_range_with_zeroes). */
+        void fillWithZeroes(long offset, long length) {
+            if (plan.targetIsZero()) {
+                return;
+            }
+            inFlight.incrementAndGet();
+            if (dst.zeroAsync(index, offset, length, plan.allocated(), new Zero(this, offset))) {
+                return;
+            }
+            inFlight.decrementAndGet();
+            // The destination cannot zero: write zeroes, synchronously, as nbdcopy does.
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(zeroes.capacity(), length - done);
+                dst.write(index, zeroes.duplicate().limit(n), offset + done);
+                done += n;
+            }
+        }
+    }
+
+    /**
+     * A read buffer and the read into it; when the read completes, the writes
+     * and zeroing of its contents. Counted: the read holds one reference,
+     * each write in flight another; back to the pool at zero.
+     */
+    private final class Chunk extends Endpoint.Op {
+        final Worker worker;
+        final ByteBuffer buf;
+        final MemorySegment memory;
+        final AtomicInteger refs = new AtomicInteger(1);
+        long offset;
+        int length;
+
+        Chunk(Worker worker, int capacity) {
+            this.worker = worker;
+            this.buf = ByteBuffer.allocateDirect(capacity);
+            this.memory = MemorySegment.ofBuffer(buf);
+        }
+
+        /** The read finished: write what is data, zero what is zero (nbdcopy's finished_read). */
+        @Override
+        void complete(int errno) {
+            try {
+                if (failed()) {
+                    return;
+                }
+                if (errno != 0) {
+                    fail(new ToolException(1, "read at offset " + offset + " failed: " + Native.strerror(errno)));
+                    return;
+                }
+                long sparse = plan.sparseSize();
+                if (plan.allocated() || sparse == 0) {
+                    write(offset, length);
+                } else {
+                    splitBySparseness(sparse);
+                }
+                progress.add(length);
+            } catch (Throwable t) {
+                fail(t);
+            } finally {
+                worker.inFlight.decrementAndGet();
+                release();
+                worker.wake();
+            }
+        }
+
+        private void splitBySparseness(long sparse) {
+            long start = offset;
+            long end = start + length;
+            long last = start;
+            boolean lastIsZero = false;
+            long i = Math.min((start + sparse - 1) / sparse * sparse, end);
+            for (; i + sparse <= end; i += sparse) {
+                boolean zero = isZero((int) (i - start), (int) sparse);
+                if (zero != lastIsZero) {
+                    flush(last, i - last, lastIsZero);
+                    last = i;
+                    lastIsZero = zero;
+                }
+            }
+            flush(last, i - last, lastIsZero);
+            // An unaligned tail, too short to test, is written as data.
+            flush(i, end - i, false);
+        }
+
+        private void flush(long at, long len, boolean zero) {
+            if (len == 0) {
+                return;
+            }
+            if (zero) {
+                worker.queued.addAndGet(-len);
+                worker.fillWithZeroes(at, len);
+            } else {
+                write(at, (int) len);
+            }
+        }
+
+        /** Whether {@code len} bytes at {@code from} are all zero: the first 16, then each against the one 16 on. */
+        private boolean isZero(int from, int len) {
+            int head = Math.min(len, 16);
+            for (int k = 0; k < head; k++) {
+                if (memory.get(ValueLayout.JAVA_BYTE, from + k) != 0) {
+                    return false;
+                }
+            }
+            return len == head
+                    || MemorySegment.mismatch(memory, from, from + len - 16, memory, from + 16, from + len) < 0;
+        }
+
+        private void write(long at, int len) {
+            ByteBuffer b = len == length ? buf : buf.slice((int) (at - offset), len);
+            refs.incrementAndGet();
+            worker.inFlight.incrementAndGet();
+            dst.writeAsync(worker.index, b, at, new Write(this, at, len));
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) {
+                worker.recycle(this);
+            }
+        }
+    }
+
+    /** A write of part of a chunk (nbdcopy's finished_command). */
+    private final class Write extends Endpoint.Op {
+        private final Chunk chunk;
+        private final long offset;
+        private final int length;
+
+        Write(Chunk chunk, long offset, int length) {
+            this.chunk = chunk;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        @Override
+        void complete(int errno) {
+            if (errno != 0) {
+                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+            }
+            Worker w = chunk.worker;
+            w.queued.addAndGet(-length);
+            w.inFlight.decrementAndGet();
+            chunk.release();
+            w.wake();
+        }
+    }
+
+    /** Zeroing of a destination range. */
+    private final class Zero extends Endpoint.Op {
+        private final Worker worker;
+        private final long offset;
+
+        Zero(Worker worker, long offset) {
+            this.worker = worker;
+            this.offset = offset;
+        }
+
+        @Override
+        void complete(int errno) {
+            if (errno != 0) {
+                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+            }
+            worker.inFlight.decrementAndGet();
+            worker.wake();
+        }
+    }
+}
