@@ -221,10 +221,18 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
         }
     }
 
-    /** A courtesy NBD_CMD_DISC (or NBD_OPT_ABORT), then close; idempotent. */
+    /**
+     * A courtesy NBD_OPT_ABORT (still negotiating) or NBD_CMD_DISC, as
+     * libnbd's nbd_shutdown sends, then close; idempotent.
+     */
     static void finish(NbdHandle h) {
         try {
-            h.shutdown();
+            // jnbd's shutdown() does not end negotiation as libnbd 1.22's does: abort it here.
+            if (h.aioIsNegotiating()) {
+                h.optAbort();
+            } else if (h.aioIsReady() || h.aioIsProcessing()) {
+                h.shutdown();
+            }
         } catch (NbdException e) {
             // Already shut down, or dead: nothing to say goodbye to.
         }
