@@ -69,6 +69,10 @@ class InfoCommandLineTest {
         assertEquals("     65536   6.2%   0 data\n    983040  93.8%   3 hole,zero\n",
                 sameWithSubprocess(List.of("--map", "--totals"), "data", "data=1 @131072 2", "size=1M").out());
         sameWithSubprocess(List.of(), "null", "1M");
+        // Probing each listed export's content takes a connection, so a server, per export. (Without
+        // the --, nbdinfo's getopt would take the server's --filter for its own option.)
+        sameWithSubprocess(List.of("--list", "--content", "--"), "--filter=exportname", "memory", "1M",
+                "exportname=a", "exportname=b", "exportname-list=explicit");
         assertEquals(2, sameWithSubprocess(List.of("--is", "read-only"), "memory", "1M").status());
         // Written after --, the brackets are plain words, which jnbd takes as nbdinfo does.
         List<String> words = new ArrayList<>(List.of("--size", "--", "["));
