@@ -80,13 +80,18 @@ final class ExportReport {
         // Last: probing the content moves the handle out of negotiation.
         String probed = content == null ? null : content.probe(h, size);
 
-        String human = Numbers.humanSize(size);
+        var e = new Export(name, desc, size, probed, uri, contexts, flags, blockSizes);
         if (json) {
-            json(name, desc, probed, uri, contexts, flags, blockSizes, size, human, first, last);
+            json(e, first, last);
         } else {
-            text(name, desc, probed, uri, contexts, flags, blockSizes, size, human);
+            text(e);
         }
         return true;
+    }
+
+    /** What is shown of one export, in nbdinfo's order; null fields are left out. */
+    private record Export(String name, String desc, long size, String content, String uri, List<String> contexts,
+            Map<String, Boolean> flags, Map<String, Long> blockSizes) {
     }
 
     /** NBD_OPT_INFO, or NBD_OPT_GO where the server has no INFO (old newstyle servers). */
@@ -132,26 +137,25 @@ final class ExportReport {
         }
     }
 
-    private void text(String name, String desc, String probed, String uri, List<String> contexts,
-            Map<String, Boolean> flags, Map<String, Long> blockSizes, long size, String human) {
+    private void text(Export e) {
         // nbdinfo 1.22.2's colours: magenta from the name to the content, green or red for each can_* flag.
-        out.colour(Spool.BRIGHT_MAGENTA).add("export=").json(name).add(":\n");
-        if (desc != null && !desc.isEmpty()) {
-            out.add("\tdescription: ").add(desc).add('\n');
+        out.colour(Spool.BRIGHT_MAGENTA).add("export=").json(e.name()).add(":\n");
+        if (e.desc() != null && !e.desc().isEmpty()) {
+            out.add("\tdescription: ").add(e.desc()).add('\n');
         }
-        out.add("\texport-size: ").add(Long.toString(size)).add(human != null ? " (" + human + ")\n" : "\n");
-        if (probed != null) {
-            out.add("\tcontent: ").add(probed).add('\n');
+        out.add(sizeLine("export-size", e.size()));
+        if (e.content() != null) {
+            out.add("\tcontent: ").add(e.content()).add('\n');
         }
         out.restore();
-        if (uri != null) {
-            out.add("\turi: ").add(uri).add('\n');
+        if (e.uri() != null) {
+            out.add("\turi: ").add(e.uri()).add('\n');
         }
-        if (contexts != null) {
+        if (e.contexts() != null) {
             out.add("\tcontexts:\n");
-            contexts.forEach(c -> out.add("\t\t").add(c).add('\n'));
+            e.contexts().forEach(c -> out.add("\t\t").add(c).add('\n'));
         }
-        flags.forEach((flag, value) -> {
+        e.flags().forEach((flag, value) -> {
             String line = "\t" + flag + ": " + value + "\n";
             if (flag.startsWith("can_")) {
                 out.colour(value ? Spool.GREEN : Spool.RED).add(line).restore();
@@ -159,46 +163,50 @@ final class ExportReport {
                 out.add(line);
             }
         });
-        blockSizes.forEach((what, bytes) -> {
+        e.blockSizes().forEach((what, bytes) -> {
             if (bytes > 0) {
-                String abbreviated = Numbers.humanSize(bytes);
-                out.add('\t' + what + ": " + bytes + (abbreviated != null ? " (" + abbreviated + ")\n" : "\n"));
+                out.add(sizeLine(what, bytes));
             }
         });
     }
 
-    private void json(String name, String desc, String probed, String uri, List<String> contexts,
-            Map<String, Boolean> flags, Map<String, Long> blockSizes, long size, String human,
-            boolean first, boolean last) {
+    /** "\tLABEL: BYTES (ABBREVIATED)" or, where it cannot be abbreviated, "\tLABEL: BYTES". */
+    private static String sizeLine(String label, long bytes) {
+        String abbreviated = Numbers.humanSize(bytes);
+        return "\t" + label + ": " + bytes + (abbreviated != null ? " (" + abbreviated + ")" : "") + "\n";
+    }
+
+    private void json(Export e, boolean first, boolean last) {
         if (first) {
             out.add("\"exports\": [\n");
         }
         out.add("\t{\n");
-        out.add("\t\"export-name\": ").json(name).add(",\n");
-        if (desc != null && !desc.isEmpty()) {
-            out.add("\t\"description\": ").json(desc).add(",\n");
+        out.add("\t\"export-name\": ").json(e.name()).add(",\n");
+        if (e.desc() != null && !e.desc().isEmpty()) {
+            out.add("\t\"description\": ").json(e.desc()).add(",\n");
         }
-        if (probed != null) {
-            out.add("\t\"content\": ").json(probed).add(",\n");
+        if (e.content() != null) {
+            out.add("\t\"content\": ").json(e.content()).add(",\n");
         }
-        if (uri != null) {
-            out.add("\t\"uri\": ").json(uri).add(",\n");
+        if (e.uri() != null) {
+            out.add("\t\"uri\": ").json(e.uri()).add(",\n");
         }
-        if (contexts != null) {
+        if (e.contexts() != null) {
             out.add("\t\"contexts\": [\n");
-            for (int i = 0; i < contexts.size(); i++) {
-                out.add("\t\t").json(contexts.get(i)).add(i + 1 < contexts.size() ? ",\n" : "\n");
+            for (int i = 0; i < e.contexts().size(); i++) {
+                out.add("\t\t").json(e.contexts().get(i)).add(i + 1 < e.contexts().size() ? ",\n" : "\n");
             }
             out.add("\t],\n");
         }
-        flags.forEach((flag, value) -> out.add("\t\"" + flag + "\": " + value + ",\n"));
-        blockSizes.forEach((what, bytes) -> {
+        e.flags().forEach((flag, value) -> out.add("\t\"" + flag + "\": " + value + ",\n"));
+        e.blockSizes().forEach((what, bytes) -> {
             if (bytes > 0) {
                 out.add("\t\"" + what + "\": " + bytes + ",\n");
             }
         });
-        out.add("\t\"export-size\": " + size + ",\n");
-        out.add("\t\"export-size-str\": \"" + (human != null ? human : Long.toString(size)) + "\"\n");
+        out.add("\t\"export-size\": " + e.size() + ",\n");
+        String human = Numbers.humanSize(e.size());
+        out.add("\t\"export-size-str\": \"" + (human != null ? human : Long.toString(e.size())) + "\"\n");
         out.add(last ? "\t} ]\n" : "\t},\n");
     }
 }

@@ -74,7 +74,7 @@ final class ExtentMap {
             out.add("[\n");
         }
         long offset = 0;
-        boolean comma = false;
+        boolean first = true;
         int i = 0;
         while (i < extents.size()) {
             long type = extents.get(i).flags();
@@ -82,26 +82,13 @@ final class ExtentMap {
             for (; i < extents.size() && extents.get(i).flags() == type; i++) {
                 length += extents.get(i).length();
             }
-            String description = describe(type);
-            if (json) {
-                out.add(comma ? ",\n" : "").add("{ \"offset\": " + Long.toUnsignedString(offset)
-                        + ", \"length\": " + Long.toUnsignedString(length)
-                        + ", \"type\": " + Long.toUnsignedString(type));
-                if (description != null) {
-                    out.add(", \"description\": ").json(description);
-                }
-                out.add("}");
-                comma = true;
-            } else {
-                colour(out, type);
-                out.add(String.format("%10s  %10s  %3s", Long.toUnsignedString(offset),
-                        Long.toUnsignedString(length), Long.toUnsignedString(type)));
-                if (description != null) {
-                    out.add("  " + description);
-                }
-                restore(out, type);
-                out.add('\n');
-            }
+            String o = Long.toUnsignedString(offset);
+            String l = Long.toUnsignedString(length);
+            String t = Long.toUnsignedString(type);
+            entry(out, json, first, type,
+                    "{ \"offset\": " + o + ", \"length\": " + l + ", \"type\": " + t, "}",
+                    String.format("%10s  %10s  %3s", o, l, t), "  ");
+            first = false;
             offset += length;
         }
         if (json) {
@@ -120,7 +107,7 @@ final class ExtentMap {
         if (json) {
             out.add("[\n");
         }
-        boolean comma = false;
+        boolean first = true;
         for (long type : extents.stream().mapToLong(NbdExtent::flags).boxed().distinct()
                 .sorted(Long::compareUnsigned).mapToLong(Long::longValue).toArray()) {
             long bytes = 0;
@@ -133,28 +120,40 @@ final class ExtentMap {
                 continue;
             }
             double percent = 100.0 * bytes / size;
-            String description = describe(type);
-            if (json) {
-                out.add(comma ? ",\n" : "").add("{ \"size\": " + Long.toUnsignedString(bytes)
-                        + ", \"percent\": " + Numbers.g(percent) + ", \"type\": " + Long.toUnsignedString(type));
-                if (description != null) {
-                    out.add(", \"description\": ").json(description);
-                }
-                out.add(" }");
-                comma = true;
-            } else {
-                colour(out, type);
-                out.add(String.format("%10s %5s%% %3s", Long.toUnsignedString(bytes), Numbers.fixed(percent, 1),
-                        Long.toUnsignedString(type)));
-                if (description != null) {
-                    out.add(" " + description);
-                }
-                restore(out, type);
-                out.add('\n');
-            }
+            String b = Long.toUnsignedString(bytes);
+            String t = Long.toUnsignedString(type);
+            entry(out, json, first, type,
+                    "{ \"size\": " + b + ", \"percent\": " + Numbers.g(percent) + ", \"type\": " + t, " }",
+                    String.format("%10s %5s%% %3s", b, Numbers.fixed(percent, 1), t), " ");
+            first = false;
         }
         if (json) {
             out.add("\n]\n");
+        }
+    }
+
+    /**
+     * One entry of either listing, with the type's description where there is one: a JSON
+     * object ({@code fields}, the description, {@code close}), after a comma unless it is
+     * the first, or a line ({@code text}, {@code gap}, the description) in the type's colours.
+     */
+    private void entry(Spool out, boolean json, boolean first, long type, String fields, String close, String text,
+            String gap) {
+        String description = describe(type);
+        if (json) {
+            out.add(first ? "" : ",\n").add(fields);
+            if (description != null) {
+                out.add(", \"description\": ").json(description);
+            }
+            out.add(close);
+        } else {
+            colour(out, type);
+            out.add(text);
+            if (description != null) {
+                out.add(gap + description);
+            }
+            restore(out, type);
+            out.add('\n');
         }
     }
 

@@ -157,6 +157,7 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
         boolean probe = (content || !list) && !noContent && flag == null && map == null;
         Spool out = new Spool(colour != null ? colour : console.isTty());
 
+        int status = 0;
         NbdHandle h = new NbdHandle();
         try {
             h.setUriAllowLocalFile(true); // for ?tls-psk-file
@@ -169,7 +170,6 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
             }
             connect(h, server);
             List<ExportList.Entry> exports = list ? ExportList.collect(h) : null;
-            int status = 0;
             if (size) {
                 out.add(h.getSize() + "\n");
             } else if (uri) {
@@ -187,14 +187,13 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
             } else {
                 status = report(h, server, exports, probe, out) ? 0 : 1;
             }
-            finish(h);
-            console.out().print(out);
-            return status;
         } catch (NbdException e) {
             throw new ToolException(1, e.getMessage(), e);
         } finally {
             finish(h);
         }
+        console.out().print(out);
+        return status;
     }
 
     /** The server: one NBD URI, or a command in brackets (a placeholder word of {@link Argv}, or after --). */
@@ -221,10 +220,18 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
         }
     }
 
-    /** A courtesy NBD_CMD_DISC (or NBD_OPT_ABORT), then close; idempotent. */
+    /**
+     * A courtesy NBD_OPT_ABORT (still negotiating) or NBD_CMD_DISC, as
+     * libnbd's nbd_shutdown sends, then close; idempotent.
+     */
     static void finish(NbdHandle h) {
         try {
-            h.shutdown();
+            // jnbd's shutdown() does not end negotiation as libnbd 1.22's does: abort it here.
+            if (h.aioIsNegotiating()) {
+                h.optAbort();
+            } else if (h.aioIsReady() || h.aioIsProcessing()) {
+                h.shutdown();
+            }
         } catch (NbdException e) {
             // Already shut down, or dead: nothing to say goodbye to.
         }

@@ -36,6 +36,7 @@ class InfoNbdkitTest {
     private static Servers.Running named;
     private static Servers.Running describedDefault;
     private static Servers.Running noZero;
+    private static Servers.Running rotational;
     private static Servers.Running flags;
     private static Servers.Running files;
 
@@ -53,6 +54,7 @@ class InfoNbdkitTest {
         describedDefault = start("desc", "--filter=exportname", "memory", "1M", "default-export=hello",
                 "exportdesc=fixed:world");
         noZero = start("nozero", "--filter=nozero", "null");
+        rotational = start("rotational", "--filter=rotational", "null", "rotational=true");
         // Each export of this server has the flags its name lists, comma-separated.
         Path script = dir.resolve("flags.sh");
         Files.writeString(script, """
@@ -182,6 +184,20 @@ class InfoNbdkitTest {
     }
 
     @Test
+    void overTcp() throws Exception {
+        int port = Servers.freePort();
+        Path pid = dir.resolve("tcp.pid");
+        List<String> cmd = Oracle.chroot("nbdkit", "-f", "--exit-with-parent", "-i", "127.0.0.1", "-p",
+                Integer.toString(port), "-P", pid.toString(), "memory", "1M");
+        try (Servers.Running s = Servers.start(cmd, pid, null, port)) {
+            String uri = "nbd://127.0.0.1:" + port + "/";
+            assertTrue(same(uri).out().contains("\turi: " + uri + "\n"));
+            same("--json", "--list", "nbd://127.0.0.1:" + port);
+            assertEquals(uri + "\n", same("--uri", "nbd://127.0.0.1:" + port).out());
+        }
+    }
+
+    @Test
     void isAndCanExitWithZeroOrTwo() throws Exception {
         // info-is-read-only.sh, info-cannot.sh, info-can-connect.sh, info-can-read.sh
         assertEquals(0, same("--is", "read-only", uri(readOnly)).status());
@@ -194,6 +210,8 @@ class InfoNbdkitTest {
         assertEquals(0, same("--can", "read", uri(memory)).status());
         assertEquals(2, same("--is", "tls", uri(memory)).status());
         assertEquals(2, same("--is", "rotational", uri(memory)).status());
+        assertEquals(0, same("--is", "rotational", uri(rotational)).status());
+        assertTrue(same(uri(rotational)).out().contains("\tis_rotational: true\n"));
         assertEquals(0, same("--can", "df", uri(memory)).status());
         assertEquals(2, same("--can", "df", uri(simple)).status());
         assertEquals(2, same("--can", "block-status-payload", uri(memory)).status());
