@@ -11,6 +11,13 @@ java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 
+# libnbd 1.22's nbdcopy (the version jnbd matches) from the trixie chroot of
+# .ci/trixie.sh when it is there; the work directory below is under /tmp,
+# which the chroot shares. Otherwise the host's nbdcopy.
+if [ -x /opt/trixie/usr/bin/nbdcopy ] && mountpoint -q /opt/trixie/tmp; then
+  nbdcopy() { chroot /opt/trixie nbdcopy "$@"; }
+fi
+
 # Builds the bench module and sets jvm: the command that runs its classes.
 bench_build() {
   echo "building..." >&2
@@ -21,7 +28,7 @@ bench_build() {
   jvm=("$java" --enable-native-access=ALL-UNNAMED ${BENCH_JAVA_OPTS:-} -cp "$cp")
 }
 
-work=$(mktemp -d)
+work=$(mktemp -d /tmp/jnbd-bench.XXXXXX)
 sock=$work/nbd.sock
 nbdkit_pid=
 cleanup() {
