@@ -82,5 +82,6 @@ public final class Main implements Runnable {
 
     private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
         cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
+        cl.addSubcommand(io.jnbd.tools.sh.Sh.commandLine(console));
     }
 }
