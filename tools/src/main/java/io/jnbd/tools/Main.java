@@ -83,5 +83,6 @@ public final class Main implements Runnable {
     private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
         cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
         cl.addSubcommand(io.jnbd.tools.sh.Sh.commandLine(console));
+        cl.addSubcommand(new Completion(console));
     }
 }
