@@ -134,6 +134,15 @@ class DumpTest {
         }
     }
 
+    // Without base:allocation every chunk is read.
+    @Test
+    void serverWithoutMetaContexts() throws Exception {
+        Path noSrDir = java.nio.file.Files.createDirectories(dir.resolve("nosr"));
+        try (var noSr = Servers.nbdkitUnix(noSrDir, "--no-sr", "data", DATA)) {
+            assertArrayEquals(sameAsNbddump(data.unixUri("")), sameAsNbddump(noSr.unixUri("")));
+        }
+    }
+
     @Test
     void anOffsetPastTheEndFailsAsInNbddump() throws Exception {
         Libnbd122.require();
