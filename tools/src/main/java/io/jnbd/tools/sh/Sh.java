@@ -66,6 +66,7 @@ public final class Sh implements Callable<Integer>, Main.Verbose {
     @Option(names = {"-V", "--version"}, versionHelp = true, description = "Display the version and exit.")
     boolean version;
 
+    // The options consumed by InOrder declare their names and help here; their values go to steps, in order.
     @Option(names = "--base-allocation", parameterConsumer = InOrder.class,
             description = "Request the base:allocation meta context (before connecting).")
     boolean baseAllocation;
