@@ -128,7 +128,7 @@ class DumpTest {
     @Test
     void randomDataAsNbddump() throws Exception {
         Path randomDir = java.nio.file.Files.createDirectories(dir.resolve("r"));
-        try (var random = Servers.nbdkitUnix(randomDir, "random", "size=300000", "seed=7")) {
+        try (var random = Servers.nbdkitUnix(randomDir, "random", "size=100000", "seed=7")) {
             sameAsNbddump(random.unixUri(""));
             sameAsNbddump("--color", "-o", "1000", random.unixUri(""));
         }
