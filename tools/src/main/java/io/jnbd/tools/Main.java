@@ -85,5 +85,7 @@ public final class Main implements Runnable {
         cl.addSubcommand(io.jnbd.tools.info.InfoCommand.commandLine(console, argv));
         cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
         cl.addSubcommand("copy", new io.jnbd.tools.copy.CopyCommand(console, argv));
+        cl.addSubcommand(io.jnbd.tools.sh.Sh.commandLine(console));
+        cl.addSubcommand(new Completion(console));
     }
 }

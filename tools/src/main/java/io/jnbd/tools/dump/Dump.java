@@ -81,7 +81,21 @@ public final class Dump implements Callable<Integer> {
             h.setUriAllowLocalFile(true);
             h.addMetaContext(HexDump.BASE_ALLOCATION);
             target.connect(h, true);
-            new HexDump(h, console.out(), colours).dump(skip, limit);
+            // As nbddump: interrupted (^C) mid-line, end the line and reset the terminal's colours.
+            Thread restore = new Thread(() -> {
+                console.out().print("\n" + HexDump.RESTORE);
+                console.out().flush();
+            });
+            if (colours) {
+                Runtime.getRuntime().addShutdownHook(restore);
+            }
+            try {
+                new HexDump(h, console.out(), colours).dump(skip, limit);
+            } finally {
+                if (colours) {
+                    Runtime.getRuntime().removeShutdownHook(restore);
+                }
+            }
             h.shutdown();
         }
         return 0;

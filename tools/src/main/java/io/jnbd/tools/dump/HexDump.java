@@ -28,7 +28,7 @@ final class HexDump {
     private static final String BRIGHT_RED = "1;31";
     private static final String BRIGHT_MAGENTA = "1;35";
     private static final int ESC = 0x1b;
-    private static final byte[] RESTORE = "\033[0m".getBytes(StandardCharsets.US_ASCII);
+    static final String RESTORE = "\033[0m";
 
     private final NbdHandle h;
     private final PrintStream out;
@@ -174,10 +174,14 @@ final class HexDump {
         if (colour) {
             put(ESC);
             put('[');
-            for (int k = 0; k < sgr.length(); k++) {
-                put(sgr.charAt(k));
-            }
+            put(sgr);
             put('m');
+        }
+    }
+
+    private void put(String ascii) {
+        for (int k = 0; k < ascii.length(); k++) {
+            put(ascii.charAt(k));
         }
     }
 
