@@ -11,6 +11,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -209,7 +210,8 @@ public final class NbdServer implements AutoCloseable {
             if (!stdio && !socketActivation && unixSocket == null && tcp == null) {
                 tcp("127.0.0.1", 0);
             }
-            Engine engine = new Engine(Map.copyOf(exports), limits);
+            // In insertion order: the first export is the default one, and NBD_OPT_LIST lists them as added.
+            Engine engine = new Engine(Collections.unmodifiableMap(new LinkedHashMap<>(exports)), limits);
             InetSocketAddress bound = null;
             try {
                 if (unixSocket != null) {
