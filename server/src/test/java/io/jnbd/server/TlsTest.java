@@ -27,9 +27,9 @@ class TlsTest {
         String dir = pki.toString();
         Files.writeString(pki.resolve("ext"), "subjectAltName=DNS:localhost\n");
         for (List<String> cmd : List.of(
-                List.of(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/ca-key.pem",
+                List.of(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir + "/ca-key.pem",
                         "-out", dir + "/ca-cert.pem", "-days", "2", "-subj", "/CN=jnbd-test-ca"),
-                List.of(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/server-key.pem",
+                List.of(openssl, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir + "/server-key.pem",
                         "-out", dir + "/server.csr", "-subj", "/CN=localhost"),
                 List.of(openssl, "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca-cert.pem", "-CAkey",
                         dir + "/ca-key.pem", "-CAcreateserial", "-out", dir + "/server-cert.pem", "-days", "2",
