@@ -232,4 +232,28 @@ class BadInputTest {
         }
         assertStillServes();
     }
+
+    /** Random bytes in every phase, then a hang-up: no connection thread outlives its client. */
+    @Test
+    void randomGarbageLeavesNoConnectionBehind() throws Exception {
+        Random random = new Random(42);
+        for (int i = 0; i < 60; i++) {
+            try (SocketChannel ch = i % 3 == 0 ? open() : i % 3 == 1 ? greeted() : ready()) {
+                byte[] junk = new byte[random.nextInt(3000)];
+                random.nextBytes(junk);
+                write(ch, ByteBuffer.allocate(junk.length).put(junk));
+            }
+        }
+        assertStillServes();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (connectionThreads() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, connectionThreads());
+    }
+
+    private static long connectionThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("jnbd-server-conn-")).count();
+    }
 }
