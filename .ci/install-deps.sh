@@ -15,7 +15,7 @@ SRC
 fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  nbdkit nbd-server libnbd-bin gnutls-bin file procps
+  nbdkit nbd-server libnbd-bin gnutls-bin file procps fio
 apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-utils
 # qemu-nbd 7.2 (bookworm's own) beside 10, for interop with both: unpacked, not installed.
 if [ ! -x /opt/qemu-7.2/usr/bin/qemu-nbd ]; then

@@ -20,4 +20,5 @@ module io.jnbd {
     exports io.jnbd.internal.protocol to io.jnbd.server;
     exports io.jnbd.internal.transport to io.jnbd.server;
     exports io.jnbd.internal.posix to io.jnbd.server;
+    exports io.jnbd.internal.tls to io.jnbd.server;
 }

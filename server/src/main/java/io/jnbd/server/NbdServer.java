@@ -11,6 +11,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -131,6 +132,8 @@ public final class NbdServer implements AutoCloseable {
         private boolean socketActivation;
         private boolean stdio;
         private Limits limits = Limits.DEFAULT;
+        private Path tlsCertificates;
+        private boolean tlsRequired;
 
         private Builder() {
         }
@@ -185,6 +188,18 @@ public final class NbdServer implements AutoCloseable {
         }
 
         /**
+         * Offers TLS (NBD_OPT_STARTTLS) with the X.509 certificate
+         * {@code server-cert.pem} and key {@code server-key.pem} in
+         * {@code certificates} (nbdkit's {@code --tls-certificates} layout);
+         * with {@code require}, clients must use it (nbdkit's {@code --tls=require}).
+         */
+        public Builder tls(Path certificates, boolean require) {
+            this.tlsCertificates = Objects.requireNonNull(certificates);
+            this.tlsRequired = require;
+            return this;
+        }
+
+        /**
          * Block size constraints (NBD_INFO_BLOCK_SIZE): requests must be aligned to
          * {@code minimum}; reads and writes may carry at most {@code maximum} bytes.
          * The default is 1, 4096 and 32 MiB.
@@ -209,7 +224,9 @@ public final class NbdServer implements AutoCloseable {
             if (!stdio && !socketActivation && unixSocket == null && tcp == null) {
                 tcp("127.0.0.1", 0);
             }
-            Engine engine = new Engine(Map.copyOf(exports), limits);
+            // In insertion order: the first export is the default one, and NBD_OPT_LIST lists them as added.
+            Engine engine = new Engine(Collections.unmodifiableMap(new LinkedHashMap<>(exports)), limits,
+                    tlsCertificates, tlsRequired);
             InetSocketAddress bound = null;
             try {
                 if (unixSocket != null) {

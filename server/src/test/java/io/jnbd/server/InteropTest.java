@@ -165,4 +165,18 @@ class InteropTest {
             }
         }
     }
+
+    @Test
+    void qemuImgInfoAndNbdinfoOverTcp() throws Exception {
+        Oracle.requireLibnbd();
+        try (NbdServer server = NbdServer.builder().export("disk", Backend.nullDevice(5 << 20)).start()) {
+            assertTrue(server.uri().startsWith("nbd://127.0.0.1:" + server.port() + "/disk"), server.uri());
+            Oracle.Result info = Oracle.host("qemu-img", "info", "--output=json", server.uri());
+            assertEquals(0, info.status(), info.stderr());
+            assertTrue(info.out().contains("\"virtual-size\": " + (5 << 20)), info.out());
+            Oracle.Result size = Oracle.libnbd("nbdinfo", "--size", server.uri());
+            assertEquals(0, size.status(), size.stderr());
+            assertEquals(String.valueOf(5 << 20), size.out().strip());
+        }
+    }
 }

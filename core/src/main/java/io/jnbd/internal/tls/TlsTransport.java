@@ -83,6 +83,16 @@ public final class TlsTransport implements Transport {
         return t;
     }
 
+    /**
+     * The server's side: runs the handshake with {@code engine} (in server
+     * mode) over {@code inner}, which must have nothing buffered above it.
+     */
+    static TlsTransport accept(Transport inner, TlsEngine engine) throws IOException {
+        TlsTransport t = new TlsTransport(inner, engine, null);
+        t.handshake();
+        return t;
+    }
+
     private void handshake() throws IOException {
         boolean firstRead = true;
         try {
@@ -114,7 +124,7 @@ public final class TlsTransport implements Transport {
                 if (u == TlsEngine.Unwrapped.NEED_INPUT) {
                     if (fill() < 0) {
                         // GnuTLS hangs up without an alert when a PSK binder does not verify.
-                        throw cfg.pskFile() != null
+                        throw cfg != null && cfg.pskFile() != null
                                 ? new TlsException(Psk.rejected(cfg, "it hung up during the handshake"), Errno.EACCES)
                                 : new TlsException("the server closed the connection during the TLS handshake",
                                         Errno.ECONNRESET);
@@ -169,7 +179,7 @@ public final class TlsTransport implements Transport {
             if (handshaking || aboutUs) {
                 return new TlsException("the server refused the TLS handshake with the alert " + alert
                         + (aboutUs ? ": does it require a client certificate? (" + X509Tls.CLIENT_CERT + " and "
-                        + X509Tls.CLIENT_KEY + " in " + (cfg.certificates() != null ? cfg.certificates()
+                        + X509Tls.CLIENT_KEY + " in " + (cfg != null && cfg.certificates() != null ? cfg.certificates()
                         : "the certificates directory") + ")" : ""), Errno.EACCES, e);
             }
             return new TlsException("the server ended the TLS session with the alert " + alert, Errno.EPROTO, e);

@@ -13,9 +13,12 @@ final class Connection implements Runnable {
     private final Transport transport;
     private final Map<String, Export> exports;
     private final Limits limits;
+    private final Handshake.Tls tls;
     private final Runnable onClose;
 
-    Connection(Transport transport, Map<String, Export> exports, Limits limits, Runnable onClose) {
+    Connection(Transport transport, Map<String, Export> exports, Limits limits, Handshake.Tls tls,
+            Runnable onClose) {
+        this.tls = tls;
         this.transport = transport;
         this.exports = exports;
         this.limits = limits;
@@ -25,10 +28,13 @@ final class Connection implements Runnable {
     @Override
     public void run() {
         try {
-            WireIn in = new WireIn(transport);
-            Handshake.Session session = new Handshake(transport, in, exports, limits).run();
+            Handshake.Session session = new Handshake(transport, exports, limits, tls).run();
             if (session != null) {
-                new Transmission(transport, in, session, limits).run();
+                try {
+                    new Transmission(session.transport(), session.in(), session, limits).run();
+                } finally {
+                    session.transport().close();
+                }
             }
         } catch (WireIn.EndOfStream e) {
             // The client hung up between messages: nothing to report.

@@ -2,6 +2,7 @@ package io.jnbd.server.internal;
 
 import io.jnbd.internal.posix.Fd;
 import io.jnbd.internal.posix.Posix;
+import io.jnbd.internal.tls.TlsServer;
 import io.jnbd.internal.transport.ChannelTransport;
 import io.jnbd.internal.transport.FdTransport;
 import io.jnbd.internal.transport.Transport;
@@ -40,6 +41,7 @@ public final class Engine implements AutoCloseable {
 
     private final Map<String, Export> exports;
     private final Limits limits;
+    private final Handshake.Tls tls;
     private final Set<Transport> open = ConcurrentHashMap.newKeySet();
     private final List<Acceptor> acceptors = new ArrayList<>();
     private final List<Path> socketFiles = new ArrayList<>();
@@ -47,9 +49,16 @@ public final class Engine implements AutoCloseable {
     private final AtomicInteger running = new AtomicInteger();
     private volatile boolean closed;
 
-    public Engine(Map<String, Export> exports, Limits limits) {
+    /**
+     * @param tlsCertificates nbdkit's --tls-certificates directory, or null for no TLS
+     * @param tlsRequired refuse everything but NBD_OPT_STARTTLS until TLS is up
+     */
+    public Engine(Map<String, Export> exports, Limits limits, Path tlsCertificates, boolean tlsRequired)
+            throws IOException {
         this.exports = exports;
         this.limits = limits;
+        this.tls = tlsCertificates == null ? null
+                : new Handshake.Tls(TlsServer.fromDirectory(tlsCertificates), tlsRequired);
     }
 
     /** Listens on a new Unix socket at {@code path} (removed again by close()). */
@@ -143,7 +152,7 @@ public final class Engine implements AutoCloseable {
         }
         running.incrementAndGet();
         Thread.ofPlatform().name("jnbd-server-conn-" + THREADS.incrementAndGet()).daemon()
-                .start(new Connection(t, exports, limits, () -> {
+                .start(new Connection(t, exports, limits, tls, () -> {
                     open.remove(t);
                     finished();
                 }));

@@ -1,6 +1,7 @@
 package io.jnbd.server.internal;
 
 import io.jnbd.internal.protocol.Nbd;
+import io.jnbd.internal.tls.TlsServer;
 import io.jnbd.internal.transport.Transport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,7 +24,12 @@ final class Handshake {
     static final int BASE_ALLOCATION_ID = 1;
 
     /** The outcome: the export, and how replies are framed. */
-    record Session(Export export, boolean structured, boolean extended, boolean baseAllocation) {
+    record Session(Export export, boolean structured, boolean extended, boolean baseAllocation,
+            Transport transport, WireIn in) {
+    }
+
+    /** TLS credentials, and whether clients must use them (nbdkit's --tls=require) or may (--tls=on). */
+    record Tls(TlsServer server, boolean required) {
     }
 
     /** The client broke the protocol in a way that leaves no reply to send. */
@@ -35,21 +41,25 @@ final class Handshake {
         }
     }
 
-    private final Transport transport;
-    private final WireIn in;
     private final Map<String, Export> exports;
     private final Limits limits;
+    private final Tls tls;
+    /** Replaced by their TLS counterparts after NBD_OPT_STARTTLS. */
+    private Transport transport;
+    private WireIn in;
+    private boolean encrypted;
 
     private boolean structured;
     private boolean extended;
     /** The export name the last successful NBD_OPT_SET_META_CONTEXT selected base:allocation for, or null. */
     private String metaContextExport;
 
-    Handshake(Transport transport, WireIn in, Map<String, Export> exports, Limits limits) {
+    Handshake(Transport transport, Map<String, Export> exports, Limits limits, Tls tls) {
         this.transport = transport;
-        this.in = in;
+        this.in = new WireIn(transport);
         this.exports = exports;
         this.limits = limits;
+        this.tls = tls;
     }
 
     /** Runs the negotiation; null if the client aborted. */
@@ -75,6 +85,14 @@ final class Handshake {
             ByteBuffer data = ByteBuffer.allocate((int) length);
             in.readFully(data);
             data.flip();
+            if (tls != null && tls.required() && !encrypted && option != Nbd.OPT_STARTTLS
+                    && option != Nbd.OPT_ABORT) {
+                if (option == Nbd.OPT_EXPORT_NAME) {
+                    throw new Violation("NBD_OPT_EXPORT_NAME before TLS, which this server requires");
+                }
+                error(option, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: use NBD_OPT_STARTTLS first");
+                continue;
+            }
             switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> {
                     String name = string(data, data.remaining());
@@ -123,7 +141,7 @@ final class Handshake {
                     }
                 }
                 case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
-                case Nbd.OPT_STARTTLS -> error(option, Nbd.REP_ERR_UNSUP, "this server does not support TLS");
+                case Nbd.OPT_STARTTLS -> startTls(option, data);
                 default -> error(option, Nbd.REP_ERR_UNSUP, "unknown option " + Integer.toUnsignedString(option));
             }
         }
@@ -131,7 +149,7 @@ final class Handshake {
     }
 
     private Session session(Export e) {
-        return new Session(e, structured, extended, structured && e.name().equals(metaContextExport));
+        return new Session(e, structured, extended, structured && e.name().equals(metaContextExport), transport, in);
     }
 
     /** The empty name is the default export, the first one configured. */
@@ -140,6 +158,28 @@ final class Handshake {
             return exports.keySet().iterator().next();
         }
         return name;
+    }
+
+    private void startTls(int option, ByteBuffer data) throws IOException {
+        if (tls == null) {
+            error(option, Nbd.REP_ERR_UNSUP, "this server does not support TLS");
+        } else if (data.hasRemaining()) {
+            error(option, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data");
+        } else if (encrypted) {
+            error(option, Nbd.REP_ERR_INVALID, "TLS is already negotiated");
+        } else {
+            reply(option, Nbd.REP_ACK, null);
+            if (in.buffered() > 0) {
+                throw new Violation("plaintext sent after NBD_OPT_STARTTLS before the TLS handshake");
+            }
+            transport = tls.server().accept(transport);
+            in = new WireIn(transport);
+            encrypted = true;
+            // Nothing negotiated in plaintext survives (proto.md, NBD_OPT_STARTTLS).
+            structured = false;
+            extended = false;
+            metaContextExport = null;
+        }
     }
 
     int transmissionFlags(Export e) {

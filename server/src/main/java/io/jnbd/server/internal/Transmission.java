@@ -6,22 +6,30 @@ import io.jnbd.internal.transport.Transport;
 import io.jnbd.server.Backend;
 import io.jnbd.server.BackendException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The transmission phase of one connection: reads each request, serves it
- * from the backend and writes the reply, in order, on the connection's
- * thread. A client keeps many requests in flight all the same: they wait in
- * the socket while the one before is answered, and answering one from memory
- * is a single gathering write of the header and views of the backend's pages.
+ * The transmission phase of one connection. The connection's thread reads
+ * each request. Backends in memory (memory, null, pattern) are served right
+ * there, in order: the client keeps many requests in flight all the same
+ * (they wait in the socket), and answering one from memory is a single
+ * gathering write of the header and views of the backend's pages. Other
+ * backends (files, yours) may block, so their requests run on virtual
+ * threads, up to {@link #WORKERS} at once, each with its own buffers, and
+ * replies leave in the order they complete.
  */
 final class Transmission {
     /** Extents per block status reply: bounds the reply (16 bytes each) and the work behind it. */
     static final int MAX_EXTENTS = 1 << 16;
+    /** Requests served at once for a backend that may block; also bounds the buffers they hold. */
+    static final int WORKERS = 8;
+    /** A worker gives back a buffer larger than this after each request, so idle connections stay small. */
+    private static final int KEEP_SCRATCH = 4 << 20;
 
     private final Transport transport;
     private final WireIn in;
@@ -31,10 +39,11 @@ final class Transmission {
     private final Limits limits;
     private final long size;
     private final int allowedFlags;
-    private final ByteBuffer header = ByteBuffer.allocateDirect(64);
-    private final List<ByteBuffer> slices = new ArrayList<>();
-    /** Payload and read buffer, grown on demand up to the maximum payload. */
-    private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
+    /** Replies are written whole under this lock. */
+    private final ReentrantLock sendLock = new ReentrantLock();
+    /** Workers not serving a request; null when requests are served on the connection's thread. */
+    private final ArrayBlockingQueue<Worker> idle;
+    private final Worker inline;
 
     Transmission(Transport transport, WireIn in, Handshake.Session session, Limits limits) {
         this.transport = transport;
@@ -48,6 +57,12 @@ final class Transmission {
                 | (backend.canFastZero() ? CmdFlag.FAST_ZERO : 0)
                 | (session.structured() ? CmdFlag.DF : 0)
                 | (session.extended() ? CmdFlag.PAYLOAD_LEN : 0);
+        boolean inMemory = backend instanceof SliceSource || backend instanceof PatternBackend;
+        this.inline = inMemory ? new Worker() : null;
+        this.idle = inMemory ? null : new ArrayBlockingQueue<>(WORKERS);
+        for (int i = 0; idle != null && i < WORKERS; i++) {
+            idle.add(new Worker());
+        }
     }
 
     /** Serves requests until NBD_CMD_DISC or the client goes away. */
@@ -73,21 +88,66 @@ final class Transmission {
                         + " bytes is over the maximum of " + limits.maximum());
             }
             if (type == Nbd.CMD_DISC) {
+                drain();
                 return;
             }
+            Worker w = inline != null ? inline : take();
             ByteBuffer payload = null;
             if (hasPayload) {
-                payload = scratch((int) length);
+                payload = w.scratch((int) length);
                 in.readFully(payload);
                 payload.flip();
             }
             int error = check(type, flags, offset, length, hasPayload);
             if (error != 0) {
-                sendError(cookie, offset, type, error, errorMessage(type, error));
+                w.sendError(cookie, offset, type, error, errorMessage(type, error));
+                release(w);
                 continue;
             }
-            serve(type, flags, cookie, offset, length, payload);
+            if (inline != null) {
+                w.serve(type, flags, cookie, offset, length, payload);
+                continue;
+            }
+            ByteBuffer data = payload;
+            Thread.ofVirtual().start(() -> {
+                try {
+                    w.serve(type, flags, cookie, offset, length, data);
+                } catch (IOException | RuntimeException e) {
+                    // The reply could not be sent: the connection is broken, and the reader learns it.
+                    transport.close();
+                } finally {
+                    release(w);
+                }
+            });
         }
+    }
+
+    private Worker take() throws IOException {
+        try {
+            return idle.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for a worker");
+        }
+    }
+
+    private void release(Worker w) {
+        w.trim();
+        if (idle != null) {
+            idle.add(w);
+        }
+    }
+
+    /** Waits until every request in flight has been answered (NBD_CMD_DISC: "handle all outstanding requests"). */
+    private void drain() throws IOException {
+        if (idle == null) {
+            return;
+        }
+        List<Worker> all = new ArrayList<>();
+        while (all.size() < WORKERS) {
+            all.add(take());
+        }
+        idle.addAll(all);
     }
 
     /** The error the request earns before it reaches the backend, or 0 (proto.md "Error values"). */
@@ -140,194 +200,218 @@ final class Transmission {
         };
     }
 
-    /** A backend call; its failure becomes an error reply, unlike a failure to talk to the client. */
-    private interface BackendCall {
-        void run() throws IOException;
-    }
+    /** Buffers for serving one request at a time. */
+    private final class Worker {
+        private final ByteBuffer header = ByteBuffer.allocateDirect(64);
+        private final List<ByteBuffer> slices = new ArrayList<>();
+        /** Payload and read buffer, grown on demand up to the maximum payload. */
+        private ByteBuffer scratch = ByteBuffer.allocateDirect(0);
 
-    private boolean call(long cookie, long offset, int type, BackendCall c) throws IOException {
-        try {
-            c.run();
-            return true;
-        } catch (BackendException e) {
-            sendError(cookie, offset, type, Nbd.errnoOfWireError(e.error()), String.valueOf(e.getMessage()));
-        } catch (IOException | RuntimeException e) {
-            sendError(cookie, offset, type, Nbd.EIO, String.valueOf(e.getMessage()));
-        }
-        return false;
-    }
-
-    private void serve(int type, int flags, long cookie, long offset, long length, ByteBuffer payload)
-            throws IOException {
-        boolean fua = (flags & CmdFlag.FUA) != 0;
-        BackendCall c = switch (type) {
-            case Nbd.CMD_READ -> {
-                read(cookie, offset, (int) length);
-                yield null;
+        private void send(ByteBuffer... buffers) throws IOException {
+            sendLock.lock();
+            try {
+                transport.write(buffers);
+            } finally {
+                sendLock.unlock();
             }
-            case Nbd.CMD_BLOCK_STATUS -> {
-                blockStatus(cookie, offset, length, (flags & CmdFlag.REQ_ONE) != 0);
-                yield null;
-            }
-            case Nbd.CMD_WRITE -> () -> backend.write(offset, payload, fua);
-            case Nbd.CMD_FLUSH -> backend::flush;
-            case Nbd.CMD_TRIM -> () -> {
-                if (backend.canTrim() && length > 0) {
-                    backend.trim(offset, length, fua);
-                }
-            };
-            case Nbd.CMD_WRITE_ZEROES -> () -> {
-                if (length > 0) {
-                    backend.zero(offset, length, (flags & CmdFlag.NO_HOLE) == 0, fua);
-                }
-            };
-            case Nbd.CMD_CACHE -> () -> { };
-            default -> throw new IllegalStateException("unchecked command " + type);
-        };
-        if (c != null && call(cookie, offset, type, c)) {
-            sendOk(cookie, offset);
         }
-    }
 
-    private void read(long cookie, long offset, int length) throws IOException {
-        slices.clear();
-        if (backend instanceof SliceSource source) {
-            source.slices(offset, length, slices);
-        } else if (length > 0) {
-            ByteBuffer data = scratch(length);
-            if (!call(cookie, offset, Nbd.CMD_READ, () -> backend.read(offset, data))) {
+        void trim() {
+            if (scratch.capacity() > KEEP_SCRATCH) {
+                scratch = ByteBuffer.allocateDirect(0);
+            }
+        }
+
+        /** A backend call; its failure becomes an error reply, unlike a failure to talk to the client. */
+        private interface BackendCall {
+            void run() throws IOException;
+        }
+
+        private boolean call(long cookie, long offset, int type, BackendCall c) throws IOException {
+            try {
+                c.run();
+                return true;
+            } catch (BackendException e) {
+                sendError(cookie, offset, type, Nbd.errnoOfWireError(e.error()), String.valueOf(e.getMessage()));
+            } catch (IOException | RuntimeException e) {
+                sendError(cookie, offset, type, Nbd.EIO, String.valueOf(e.getMessage()));
+            }
+            return false;
+        }
+
+        private void serve(int type, int flags, long cookie, long offset, long length, ByteBuffer payload)
+                throws IOException {
+            boolean fua = (flags & CmdFlag.FUA) != 0;
+            BackendCall c = switch (type) {
+                case Nbd.CMD_READ -> {
+                    read(cookie, offset, (int) length);
+                    yield null;
+                }
+                case Nbd.CMD_BLOCK_STATUS -> {
+                    blockStatus(cookie, offset, length, (flags & CmdFlag.REQ_ONE) != 0);
+                    yield null;
+                }
+                case Nbd.CMD_WRITE -> () -> backend.write(offset, payload, fua);
+                case Nbd.CMD_FLUSH -> backend::flush;
+                case Nbd.CMD_TRIM -> () -> {
+                    if (backend.canTrim() && length > 0) {
+                        backend.trim(offset, length, fua);
+                    }
+                };
+                case Nbd.CMD_WRITE_ZEROES -> () -> {
+                    if (length > 0) {
+                        backend.zero(offset, length, (flags & CmdFlag.NO_HOLE) == 0, fua);
+                    }
+                };
+                case Nbd.CMD_CACHE -> () -> { };
+                default -> throw new IllegalStateException("unchecked command " + type);
+            };
+            if (c != null && call(cookie, offset, type, c)) {
+                sendOk(cookie, offset);
+            }
+        }
+
+        private void read(long cookie, long offset, int length) throws IOException {
+            slices.clear();
+            if (backend instanceof SliceSource source) {
+                source.slices(offset, length, slices);
+            } else if (length > 0) {
+                ByteBuffer data = scratch(length);
+                if (!call(cookie, offset, Nbd.CMD_READ, () -> backend.read(offset, data))) {
+                    return;
+                }
+                slices.add(data.flip());
+            }
+            header.clear();
+            if (!session.structured()) {
+                header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
+            } else if (length == 0) {
+                chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, offset, 0);
+            } else {
+                chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, offset, 8L + length);
+                header.putLong(offset);
+            }
+            ByteBuffer[] out = new ByteBuffer[1 + slices.size()];
+            out[0] = header.flip();
+            for (int i = 0; i < slices.size(); i++) {
+                out[i + 1] = slices.get(i);
+            }
+            slices.clear();
+            send(out);
+        }
+
+        private void blockStatus(long cookie, long offset, long length, boolean one) throws IOException {
+            Extents extents = new Extents(length, one ? 1 : MAX_EXTENTS);
+            if (length > 0 && !call(cookie, offset, Nbd.CMD_BLOCK_STATUS,
+                    () -> backend.extents(offset, length, extents))) {
                 return;
             }
-            slices.add(data.flip());
-        }
-        header.clear();
-        if (!session.structured()) {
-            header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
-        } else if (length == 0) {
-            chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, offset, 0);
-        } else {
-            chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, cookie, offset, 8L + length);
-            header.putLong(offset);
-        }
-        ByteBuffer[] out = new ByteBuffer[1 + slices.size()];
-        out[0] = header.flip();
-        for (int i = 0; i < slices.size(); i++) {
-            out[i + 1] = slices.get(i);
-        }
-        slices.clear();
-        transport.write(out);
-    }
-
-    private void blockStatus(long cookie, long offset, long length, boolean one) throws IOException {
-        Extents extents = new Extents(length, one ? 1 : MAX_EXTENTS);
-        if (length > 0 && !call(cookie, offset, Nbd.CMD_BLOCK_STATUS,
-                () -> backend.extents(offset, length, extents))) {
-            return;
-        }
-        if (extents.count == 0) {
-            // Zero length, or a backend that said nothing: one extent, "data", is always true.
-            extents.extent(Math.max(length, 1), 0);
-        }
-        int n = extents.count;
-        boolean extended = session.extended();
-        ByteBuffer body = ByteBuffer.allocate(extended ? 8 + 16 * n : 4 + 8 * n);
-        body.putInt(Handshake.BASE_ALLOCATION_ID);
-        if (extended) {
-            body.putInt(n);
-        }
-        for (int i = 0; i < n; i++) {
-            if (extended) {
-                body.putLong(extents.lengths[i]).putLong(extents.states[i]);
-            } else {
-                body.putInt((int) extents.lengths[i]).putInt(extents.states[i]);
+            if (extents.count == 0) {
+                // Zero length, or a backend that said nothing: one extent, "data", is always true.
+                extents.extent(Math.max(length, 1), 0);
             }
+            int n = extents.count;
+            boolean extended = session.extended();
+            ByteBuffer body = ByteBuffer.allocate(extended ? 8 + 16 * n : 4 + 8 * n);
+            body.putInt(Handshake.BASE_ALLOCATION_ID);
+            if (extended) {
+                body.putInt(n);
+            }
+            for (int i = 0; i < n; i++) {
+                if (extended) {
+                    body.putLong(extents.lengths[i]).putLong(extents.states[i]);
+                } else {
+                    body.putInt((int) extents.lengths[i]).putInt(extents.states[i]);
+                }
+            }
+            header.clear();
+            chunkHeader(Nbd.REPLY_FLAG_DONE, extended ? Nbd.REPLY_TYPE_BLOCK_STATUS_EXT : Nbd.REPLY_TYPE_BLOCK_STATUS,
+                    cookie, offset, body.capacity());
+            send(header.flip(), body.flip());
         }
-        header.clear();
-        chunkHeader(Nbd.REPLY_FLAG_DONE, extended ? Nbd.REPLY_TYPE_BLOCK_STATUS_EXT : Nbd.REPLY_TYPE_BLOCK_STATUS,
-                cookie, offset, body.capacity());
-        transport.write(header.flip(), body.flip());
-    }
 
-    /** Collects a backend's extents, merged, clipped to the request, at most {@code max} of them. */
-    private static final class Extents implements Backend.ExtentSink {
-        private final long wanted;
-        private final int max;
-        long[] lengths = new long[16];
-        int[] states = new int[16];
-        int count;
-        private long covered;
+        /** Collects a backend's extents, merged, clipped to the request, at most {@code max} of them. */
+        private static final class Extents implements Backend.ExtentSink {
+            private final long wanted;
+            private final int max;
+            long[] lengths = new long[16];
+            int[] states = new int[16];
+            int count;
+            private long covered;
 
-        Extents(long wanted, int max) {
-            this.wanted = wanted;
-            this.max = max;
-        }
+            Extents(long wanted, int max) {
+                this.wanted = wanted;
+                this.max = max;
+            }
 
-        @Override
-        public boolean extent(long length, int flags) {
-            if (length <= 0 || covered >= wanted && count > 0) {
+            @Override
+            public boolean extent(long length, int flags) {
+                if (length <= 0 || covered >= wanted && count > 0) {
+                    return covered < wanted;
+                }
+                long take = Math.min(length, Math.max(wanted - covered, 1));
+                int state = flags & (HOLE | ZERO);
+                if (count > 0 && states[count - 1] == state) {
+                    lengths[count - 1] += take;
+                } else {
+                    if (count == max) {
+                        return false;
+                    }
+                    if (count == lengths.length) {
+                        lengths = java.util.Arrays.copyOf(lengths, count * 2);
+                        states = java.util.Arrays.copyOf(states, count * 2);
+                    }
+                    lengths[count] = take;
+                    states[count++] = state;
+                }
+                covered += take;
                 return covered < wanted;
             }
-            long take = Math.min(length, Math.max(wanted - covered, 1));
-            int state = flags & (HOLE | ZERO);
-            if (count > 0 && states[count - 1] == state) {
-                lengths[count - 1] += take;
+        }
+
+        private void sendOk(long cookie, long offset) throws IOException {
+            header.clear();
+            if (session.extended()) {
+                chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, offset, 0);
             } else {
-                if (count == max) {
-                    return false;
-                }
-                if (count == lengths.length) {
-                    lengths = java.util.Arrays.copyOf(lengths, count * 2);
-                    states = java.util.Arrays.copyOf(states, count * 2);
-                }
-                lengths[count] = take;
-                states[count++] = state;
+                header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
             }
-            covered += take;
-            return covered < wanted;
+            send(header.flip());
         }
-    }
 
-    private void sendOk(long cookie, long offset) throws IOException {
-        header.clear();
-        if (session.extended()) {
-            chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, cookie, offset, 0);
-        } else {
-            header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(cookie);
+        private void sendError(long cookie, long offset, int type, int error, String message) throws IOException {
+            header.clear();
+            if (!session.structured()) {
+                header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie);
+                send(header.flip());
+                return;
+            }
+            byte[] m = message.getBytes(StandardCharsets.UTF_8);
+            int mLength = Math.min(m.length, 1024);
+            chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, cookie, offset, 6L + mLength);
+            header.putInt(error).putShort((short) mLength);
+            send(header.flip(), ByteBuffer.wrap(m, 0, mLength));
         }
-        transport.write(header.flip());
-    }
 
-    private void sendError(long cookie, long offset, int type, int error, String message) throws IOException {
-        header.clear();
-        if (!session.structured()) {
-            header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(error).putLong(cookie);
-            transport.write(header.flip());
-            return;
+        private void chunkHeader(int flags, int type, long cookie, long offset, long length) {
+            if (session.extended()) {
+                header.putInt(Nbd.EXTENDED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie)
+                        .putLong(offset).putLong(length);
+            } else {
+                header.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie)
+                        .putInt((int) length);
+            }
         }
-        byte[] m = message.getBytes(StandardCharsets.UTF_8);
-        int mLength = Math.min(m.length, 1024);
-        chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, cookie, offset, 6L + mLength);
-        header.putInt(error).putShort((short) mLength);
-        transport.write(header.flip(), ByteBuffer.wrap(m, 0, mLength));
-    }
 
-    private void chunkHeader(int flags, int type, long cookie, long offset, long length) {
-        if (session.extended()) {
-            header.putInt(Nbd.EXTENDED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie)
-                    .putLong(offset).putLong(length);
-        } else {
-            header.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie)
-                    .putInt((int) length);
+        private ByteBuffer scratch(int length) {
+            if (scratch.capacity() < length) {
+                int capacity = Math.max(256 << 10, Integer.highestOneBit(Math.max(1, length - 1)) << 1);
+                // Direct buffers count against -XX:MaxDirectMemorySize and make the JVM collect
+                // when it is reached, so dropped ones cannot pile up outside the heap.
+                scratch = ByteBuffer.allocateDirect(Math.min(capacity, Math.max(length, limits.maximum())));
+            }
+            return scratch.clear().limit(length);
         }
-    }
-
-    private ByteBuffer scratch(int length) {
-        if (scratch.capacity() < length) {
-            int capacity = Math.max(256 << 10, Integer.highestOneBit(Math.max(1, length - 1)) << 1);
-            scratch = Arena.ofAuto().allocate(Math.min(capacity, Math.max(length, limits.maximum())), 4096)
-                    .asByteBuffer();
-        }
-        return scratch.clear().limit(length);
     }
 
 }

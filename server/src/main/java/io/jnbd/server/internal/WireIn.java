@@ -36,6 +36,11 @@ final class WireIn {
         return buf;
     }
 
+    /** Bytes read ahead and not consumed yet. */
+    int buffered() {
+        return buf.remaining();
+    }
+
     /** Fills {@code dst} (position to limit). */
     void readFully(ByteBuffer dst) throws IOException {
         int take = Math.min(buf.remaining(), dst.remaining());

@@ -49,6 +49,14 @@ public final class ServeCommand implements Callable<Integer>, Main.Verbose {
     @Option(names = "--exit-with-parent", description = "Exit when the parent process exits.")
     boolean exitWithParent;
 
+    @Option(names = "--tls", paramLabel = "off|on|require",
+            description = "Offer TLS (on) or insist on it (require), as nbdkit; needs --tls-certificates.")
+    String tls = "off";
+
+    @Option(names = "--tls-certificates", paramLabel = "DIR",
+            description = "Directory with server-cert.pem and server-key.pem.")
+    Path tlsCertificates;
+
     @Option(names = {"-f", "--foreground"}, description = "Accepted for nbdkit compatibility: always foreground.")
     boolean foreground;
 
@@ -96,6 +104,7 @@ public final class ServeCommand implements Callable<Integer>, Main.Verbose {
                 opened.add(backend(x[1], x[2]));
                 b.export(x[0], opened.getLast());
             }
+            tls(b);
             listen(b);
         } catch (IOException | RuntimeException e) {
             for (Backend o : opened) {
@@ -111,6 +120,21 @@ public final class ServeCommand implements Callable<Integer>, Main.Verbose {
         server.awaitTermination();
         server.close();
         return 0;
+    }
+
+    private void tls(NbdServer.Builder b) {
+        switch (tls) {
+            case "off" -> {
+                return;
+            }
+            case "on", "require" -> {
+                if (tlsCertificates == null) {
+                    throw new ToolException(1, "--tls=" + tls + " needs --tls-certificates DIR");
+                }
+                b.tls(tlsCertificates, tls.equals("require"));
+            }
+            default -> throw new ToolException(1, "--tls: expected off, on or require, not '" + tls + "'");
+        }
     }
 
     private void listen(NbdServer.Builder b) throws IOException {

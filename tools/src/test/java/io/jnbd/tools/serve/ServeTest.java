@@ -105,5 +105,8 @@ class ServeTest {
         Libnbd122.Result backend = Jnbd.run("serve", "-s", "disk", "1G");
         assertEquals(1, backend.status());
         assertTrue(backend.stderr().contains("unknown backend 'disk'"), backend.stderr());
+        Libnbd122.Result tls = Jnbd.run("serve", "--tls=require", "memory", "1M");
+        assertEquals(1, tls.status());
+        assertTrue(tls.stderr().contains("--tls=require needs --tls-certificates DIR"), tls.stderr());
     }
 }
