@@ -38,6 +38,14 @@ class CopyErrorsTest extends CopyFixture {
     }
 
     @Test
+    void serverRefusingMetaContextsIsReadInFull() throws Exception {
+        // --no-meta-contexts is newer than the host's nbdkit: the chroot's 1.42 runs as the subprocess.
+        Libnbd122.require();
+        succeeded(copy("--", "[", "chroot", Libnbd122.ROOT.toString(), "nbdkit", "--exit-with-parent",
+                "--no-meta-contexts", "pattern", "5M", "]", "null:"));
+    }
+
+    @Test
     void sourceWithoutBlockStatusIsReadInFull() {
         // The pattern plugin has no extents, so nbdkit answers block status for it without the filter.
         succeeded(copy("--", nbdkit("--filter=error", "pattern", "5M", "error-extents-rate=1"), "null:"));
