@@ -121,10 +121,4 @@ section=$work/copy.md
   echo "<!-- copy:end -->"
 } > "$section"
 cat "$section"
-if [ -f "$out" ] && grep -q '<!-- copy:begin -->' "$out"; then
-  awk -v f="$section" '/<!-- copy:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
-    /<!-- copy:end -->/ { skip = 0; next } !skip' "$out" > "$work/out.md"
-  cp "$work/out.md" "$out"
-else
-  { echo; cat "$section"; } >> "$out"
-fi
+replace_section copy "$section" "$out"

@@ -381,7 +381,7 @@ final class MultiThreadCopier {
         private void write(long at, int len) {
             ByteBuffer b = len == length ? buf : buf.slice((int) (at - offset), len);
             refs.incrementAndGet();
-            dst.writeAsync(worker.index, b, at, new Write(this, at, len));
+            dst.writeAsync(worker.index, b, at, new Write(this, at));
         }
 
         void release() {
@@ -391,22 +391,25 @@ final class MultiThreadCopier {
         }
     }
 
+    /** A failed write or zeroing, in nbdcopy's words for both. */
+    private void writeFailed(long offset, int errno) {
+        fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+    }
+
     /** A write of part of a chunk (nbdcopy's finished_command). */
     private final class Write extends Endpoint.Op {
         private final Chunk chunk;
         private final long offset;
-        private final int length;
 
-        Write(Chunk chunk, long offset, int length) {
+        Write(Chunk chunk, long offset) {
             this.chunk = chunk;
             this.offset = offset;
-            this.length = length;
         }
 
         @Override
         void complete(int errno) {
             if (errno != 0) {
-                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+                writeFailed(offset, errno);
             }
             chunk.release();
         }
@@ -425,7 +428,7 @@ final class MultiThreadCopier {
         @Override
         void complete(int errno) {
             if (errno != 0) {
-                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+                writeFailed(offset, errno);
             }
             worker.outstanding.decrementAndGet();
             worker.wake();
