@@ -268,7 +268,7 @@ final class MultiThreadCopier {
                 return;
             }
             outstanding.incrementAndGet();
-            if (dst.zeroAsync(index, offset, length, plan.allocated(), new Zero(this, offset))) {
+            if (dst.zeroAsync(index, offset, length, plan.allocated(), new Done(this, null, offset))) {
                 return;
             }
             outstanding.decrementAndGet();
@@ -381,7 +381,7 @@ final class MultiThreadCopier {
         private void write(long at, int len) {
             ByteBuffer b = len == length ? buf : buf.slice((int) (at - offset), len);
             refs.incrementAndGet();
-            dst.writeAsync(worker.index, b, at, new Write(this, at));
+            dst.writeAsync(worker.index, b, at, new Done(worker, this, at));
         }
 
         void release() {
@@ -391,17 +391,15 @@ final class MultiThreadCopier {
         }
     }
 
-    /** A failed write or zeroing, in nbdcopy's words for both. */
-    private void writeFailed(long offset, int errno) {
-        fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
-    }
-
-    /** A write of part of a chunk (nbdcopy's finished_command). */
-    private final class Write extends Endpoint.Op {
+    /** A write of part of a chunk, or a zeroing (nbdcopy's finished_command for both). */
+    private final class Done extends Endpoint.Op {
+        private final Worker worker;
+        /** The chunk written from; null for zeroing. */
         private final Chunk chunk;
         private final long offset;
 
-        Write(Chunk chunk, long offset) {
+        Done(Worker worker, Chunk chunk, long offset) {
+            this.worker = worker;
             this.chunk = chunk;
             this.offset = offset;
         }
@@ -409,29 +407,14 @@ final class MultiThreadCopier {
         @Override
         void complete(int errno) {
             if (errno != 0) {
-                writeFailed(offset, errno);
+                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
             }
-            chunk.release();
-        }
-    }
-
-    /** Zeroing of a destination range. */
-    private final class Zero extends Endpoint.Op {
-        private final Worker worker;
-        private final long offset;
-
-        Zero(Worker worker, long offset) {
-            this.worker = worker;
-            this.offset = offset;
-        }
-
-        @Override
-        void complete(int errno) {
-            if (errno != 0) {
-                writeFailed(offset, errno);
+            if (chunk != null) {
+                chunk.release();
+            } else {
+                worker.outstanding.decrementAndGet();
+                worker.wake();
             }
-            worker.outstanding.decrementAndGet();
-            worker.wake();
         }
     }
 }

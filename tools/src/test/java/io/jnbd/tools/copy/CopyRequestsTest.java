@@ -78,22 +78,22 @@ class CopyRequestsTest extends CopyFixture {
         assertEquals(sorted(expected.stream()), requests(log));
     }
 
+    /** With --no-extents -S 0, every request is read and written whole: 32 writes of {@code each} bytes. */
+    private void writesEverything(long each, String data, String size) throws Exception {
+        Path log = dir.resolve("log");
+        succeeded(copy("--request-size=" + each, "--no-extents", "-S", "0", "--", nbdkit("data", data),
+                loggingDestination(size, log)));
+        assertEquals(LongStream.range(0, 32).mapToObj(i -> "pwrite " + each + " " + i * each).toList(), requests(log));
+    }
+
     @Test
     void noExtentsReadsAndWritesEverything() throws Exception {
-        Path log = dir.resolve("log");
-        succeeded(copy("--request-size=32M", "--no-extents", "-S", "0", "--",
-                nbdkit("data", "data=1 @1073741823 1"), loggingDestination("7E", log)));
-        List<String> expected = LongStream.range(0, 32).mapToObj(i -> "pwrite 33554432 " + i * 33554432).toList();
-        assertEquals(expected, requests(log));
+        writesEverything(32L << 20, "data=1 @1073741823 1", "7E");
     }
 
     @Test
     void requestSizeSplitsWrites() throws Exception {
-        Path log = dir.resolve("log");
-        succeeded(copy("--no-extents", "-S", "0", "--request-size=1M", "--",
-                nbdkit("data", "data=1 @33554431 1"), loggingDestination("33554432", log)));
-        List<String> expected = LongStream.range(0, 32).mapToObj(i -> "pwrite 1048576 " + i * 1048576).toList();
-        assertEquals(expected, requests(log));
+        writesEverything(1 << 20, "data=1 @33554431 1", "33554432");
     }
 
     @Test
