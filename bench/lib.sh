@@ -60,3 +60,16 @@ stop_nbdkit() {
   nbdkit_pid=
   rm -f "$sock"
 }
+
+# replace_section NAME SECTION OUT: puts file SECTION, which begins with
+# "<!-- NAME:begin -->" and ends with "<!-- NAME:end -->", in place of that
+# section of OUT, or at its end if it has none.
+replace_section() {
+  if [ -f "$3" ] && grep -q "<!-- $1:begin -->" "$3"; then
+    awk -v f="$2" -v b="<!-- $1:begin -->" -v e="<!-- $1:end -->" '$0 == b { while ((getline l < f) > 0) print l; skip = 1; next }
+      $0 == e { skip = 0; next } !skip' "$3" > "$work/replaced.md"
+    cp "$work/replaced.md" "$3"
+  else
+    { echo; cat "$2"; } >> "$3"
+  fi
+}

@@ -102,10 +102,4 @@ section=$work/tls.md
   echo "<!-- tls:end -->"
 } > "$section"
 cat "$section"
-if grep -q '<!-- tls:begin -->' "$out"; then
-  awk -v f="$section" '/<!-- tls:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
-    /<!-- tls:end -->/ { skip = 0; next } !skip' "$out" > "$work/out.md"
-  cp "$work/out.md" "$out"
-else
-  { echo; cat "$section"; } >> "$out"
-fi
+replace_section tls "$section" "$out"

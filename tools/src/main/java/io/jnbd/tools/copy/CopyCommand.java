@@ -110,7 +110,8 @@ public final class CopyCommand implements Callable<Integer>, Main.Verbose {
         @Override
         public boolean preprocess(Stack<String> args, CommandSpec commandSpec, ArgSpec argSpec,
                 Map<String, Object> info) {
-            if ("".equals(info.get("separator"))) {
+            // picocli reports the separator it split on: "=" when attached, " " when not.
+            if (!"=".equals(info.get("separator"))) {
                 argSpec.setValue("");
                 return true;
             }

@@ -15,35 +15,42 @@ import java.nio.file.StandardOpenOption;
  * {@code BLKZEROOUT} on a block device), when native access allows.
  */
 final class FileEndpoint extends Endpoint {
-    private final Path path;
     private final boolean block;
     private final RandomAccessFile raf;
     private final FileChannel channel;
-    /** A descriptor of the same file for lseek and fallocate, opened on first need; -1 until then. */
-    private int fd = -1;
+    /** A second descriptor of the same file for lseek, fallocate and sync_file_range; -1 without native access. */
+    private int fd;
     private boolean seekHoleSupported;
     /** Which ways of zeroing still look possible; each is dropped after it fails once as unsupported. */
     private boolean canPunchHole = true;
     private boolean canZeroRange = true;
     private boolean canFallocate;
     private boolean canZeroout;
+    /**
+     * Per writing thread, the last {@value #WINDOWS} ranges written (offset,
+     * length pairs, oldest first), whose pages are on their way to disk.
+     */
+    private final ThreadLocal<long[]> writeWindows = ThreadLocal.withInitial(() -> new long[2 * WINDOWS]);
+    private static final int WINDOWS = 8;
 
     private FileEndpoint(String name, Path path, boolean block, RandomAccessFile raf, FileChannel channel)
             throws IOException {
         super(name);
-        this.path = path;
         this.block = block;
         this.raf = raf;
         this.channel = channel;
         this.size = channel.size();
         this.canFallocate = !block;
         this.canZeroout = block;
+        int nativeFd = Native.AVAILABLE
+                ? Native.open(path.toString(), raf == null ? Native.O_RDONLY : Native.O_RDWR) : -1;
+        this.fd = Math.max(nativeFd, -1);
     }
 
     /** Opens a file or block device to read. */
     static FileEndpoint openSource(String name, Path path, boolean block) throws IOException {
         FileEndpoint f = new FileEndpoint(name, path, block, null, FileChannel.open(path, StandardOpenOption.READ));
-        f.seekHoleSupported = f.nativeFd() >= 0 && Native.lseek(f.fd, 0, Native.SEEK_HOLE) >= 0;
+        f.seekHoleSupported = f.fd >= 0 && Native.lseek(f.fd, 0, Native.SEEK_HOLE) >= 0;
         return f;
     }
 
@@ -57,13 +64,6 @@ final class FileEndpoint extends Endpoint {
             raf.close();
             throw e;
         }
-    }
-
-    private synchronized int nativeFd() {
-        if (fd < 0 && Native.AVAILABLE) {
-            fd = Native.open(path.toString(), raf == null ? Native.O_RDONLY : Native.O_RDWR);
-        }
-        return fd;
     }
 
     @Override
@@ -152,6 +152,30 @@ final class FileEndpoint extends Endpoint {
         } catch (IOException e) {
             throw failure(null, e);
         }
+        evictWrites(offset, at - offset);
+    }
+
+    /**
+     * nbdcopy's eviction of written pages: start writing this range to disk,
+     * and drop from the page cache the range written {@value #WINDOWS} writes
+     * ago (waiting for it to reach the disk first). A copy then does not fill
+     * the page cache with pages nobody reads, whose allocation, on a virtual
+     * machine that returns free memory to its host, costs more than the write.
+     */
+    private void evictWrites(long offset, long length) {
+        if (fd < 0) {
+            return;
+        }
+        long[] w = writeWindows.get();
+        if (w[1] > 0) {
+            Native.syncFileRange(fd, w[0], w[1], Native.SYNC_FILE_RANGE_WAIT_BEFORE | Native.SYNC_FILE_RANGE_WRITE
+                    | Native.SYNC_FILE_RANGE_WAIT_AFTER);
+            Native.fadvise(fd, w[0], w[1], Native.POSIX_FADV_DONTNEED);
+        }
+        System.arraycopy(w, 2, w, 0, w.length - 2);
+        Native.syncFileRange(fd, offset, length, Native.SYNC_FILE_RANGE_WRITE);
+        w[w.length - 2] = offset;
+        w[w.length - 1] = length;
     }
 
     @Override
@@ -177,7 +201,7 @@ final class FileEndpoint extends Endpoint {
     /** The zeroing methods nbdcopy tries, most efficient first, remembering which the file system refuses. */
     @Override
     synchronized boolean zero(int conn, long offset, long count, boolean allocate) {
-        if (nativeFd() < 0) {
+        if (fd < 0) {
             return false;
         }
         if (!allocate && canPunchHole) {

@@ -14,17 +14,17 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * nbdcopy's parallel copy: one thread per connection takes 128 MiB work
- * ranges in turn, asks the source which parts are zero, and issues
- * asynchronous reads for the rest, up to {@code --requests} and
- * {@code --queue-size} in flight. Each finished read is split by zero
- * detection into writes and zeroing of the destination, issued from the
- * completion itself (on the connection's reader thread for NBD, at once for
- * files). Zero ranges are zeroed on the destination (or skipped when it is
- * known to be zero already), never read.
+ * ranges in turn, asks the source which parts are zero, and reads the rest
+ * asynchronously, {@code --requests} at a time (fewer if {@code --queue-size}
+ * bytes would not hold them). Each finished read is split by zero detection
+ * into writes and zeroing of the destination, issued from the completion
+ * itself (on the connection's reader thread for NBD, at once for files).
+ * Zero ranges are zeroed on the destination (or skipped when it is known to
+ * be zero already), never read.
  *
- * <p>Read buffers are direct, {@code --request-size} each, and reused: a
- * connection allocates no more than it ever has in flight. Any failed
- * request fails the whole copy: the first failure is what the tool reports.
+ * <p>Read buffers are direct, {@code --request-size} each, one per request
+ * allowed in flight, and reused for the whole copy. Any failed request fails
+ * the whole copy: the first failure is what the tool reports.
  */
 final class MultiThreadCopier {
     /** A thread's unit of work; a multiple of the largest request. */
@@ -90,28 +90,42 @@ final class MultiThreadCopier {
         }
     }
 
-    /** One connection's copying thread and what it has in flight. */
+    /**
+     * One connection's copying thread. It plans each work range (which
+     * requests to read, which ranges to zero) and hands the reads to a fixed
+     * set of chunks, one per request allowed in flight. A chunk whose data
+     * has been written takes the next planned read itself, from the
+     * completion that freed it, so the source keeps its requests in flight
+     * with no hand-off between threads; the thread wakes only when a range's
+     * plan has been taken up, to plan the next one.
+     */
     private final class Worker implements Runnable {
         final int index;
         Thread thread;
-        /** Reads, writes and zeroes in flight. */
-        final AtomicInteger inFlight = new AtomicInteger();
-        /** Bytes of reads and writes in flight (zeroing carries no payload). */
-        final AtomicLong queued = new AtomicLong();
-        /** Set while the thread waits for room, so that completions wake it only then. */
-        volatile boolean waiting;
-        /** Read buffers not in use (guarded by itself). */
-        private final ArrayDeque<Chunk> free = new ArrayDeque<>();
+        /** Chunks that may exist: --requests, and no more than --queue-size bytes of them. */
+        private final int slots;
+        /** Chunks at work plus zero requests in flight; the thread finishes when it reaches zero. */
+        final AtomicInteger outstanding = new AtomicInteger();
+        /** Set while the thread waits, so that completions wake it only then. */
+        private volatile boolean waiting;
+        // Guarded by this: planned reads not yet started (offset, length pairs), and chunks at rest.
+        private long[] reads = new long[64];
+        private int readsHead;
+        private int readsTail;
+        private final ArrayDeque<Chunk> idle = new ArrayDeque<>();
+        private int created;
 
         Worker(int index) {
             this.index = index;
+            long bySize = (plan.queueSize() + plan.requestSize() - 1) / plan.requestSize();
+            this.slots = (int) Math.max(1, Math.min(plan.requests(), bySize));
         }
 
         @Override
         public void run() {
             try {
                 copyRanges();
-                awaitRoom(0, 0); // everything in flight has finished
+                await(() -> outstanding.get() == 0);
             } catch (Throwable t) {
                 fail(t);
             }
@@ -132,7 +146,7 @@ final class MultiThreadCopier {
                 hint[0] = 0;
                 // Zero requests in a row are merged into one zeroing of the destination.
                 long zeroStart = -1;
-                while (count > 0 && !failed()) {
+                for (; count > 0; offset += plan.requestSize(), count -= plan.requestSize()) {
                     int len = (int) Math.min(count, plan.requestSize());
                     if (extents.onlyZeroes(hint, offset, len)) {
                         if (zeroStart < 0) {
@@ -144,58 +158,107 @@ final class MultiThreadCopier {
                             fillWithZeroes(zeroStart, offset - zeroStart);
                             zeroStart = -1;
                         }
-                        awaitRoom(plan.requests() - 1, plan.queueSize() - 1);
-                        if (failed()) {
-                            return;
-                        }
-                        Chunk c = takeChunk();
-                        c.offset = offset;
-                        c.length = len;
-                        inFlight.incrementAndGet();
-                        queued.addAndGet(len);
-                        src.readAsync(index, c.buf.clear().limit(len), offset, c);
+                        addToPlan(offset, len);
                     }
-                    offset += len;
-                    count -= len;
                 }
-                if (zeroStart >= 0 && !failed()) {
+                if (zeroStart >= 0) {
                     fillWithZeroes(zeroStart, offset - zeroStart);
                 }
+                // Start what chunks are free; busy ones take up the rest as they finish.
+                dispatch();
+                await(this::planTaken);
             }
         }
 
-        /** Waits until at most {@code requests} commands and {@code bytes} bytes are in flight, or the copy failed. */
-        private void awaitRoom(int requests, long bytes) {
-            while (!failed() && (inFlight.get() > requests || queued.get() > bytes)) {
+        private synchronized void addToPlan(long offset, int len) {
+            if (readsTail + 2 > reads.length) {
+                int n = readsTail - readsHead;
+                long[] bigger = n + 2 > reads.length / 2 ? new long[reads.length * 2] : reads;
+                System.arraycopy(reads, readsHead, bigger, 0, n);
+                reads = bigger;
+                readsHead = 0;
+                readsTail = n;
+            }
+            reads[readsTail++] = offset;
+            reads[readsTail++] = len;
+        }
+
+        private synchronized boolean planTaken() {
+            return readsHead == readsTail;
+        }
+
+        /** Starts free (or new) chunks on planned reads, on this thread, until one or the other runs out. */
+        private void dispatch() {
+            while (!failed()) {
+                Chunk c;
+                synchronized (this) {
+                    if (readsHead == readsTail) {
+                        return;
+                    }
+                    c = idle.poll();
+                    if (c == null) {
+                        if (created == slots) {
+                            return;
+                        }
+                        created++;
+                        c = new Chunk(this, plan.requestSize());
+                    }
+                    c.offset = reads[readsHead++];
+                    c.length = (int) reads[readsHead++];
+                }
+                outstanding.incrementAndGet();
+                // A local source completes here and now; the chunk comes back as idle.
+                c.read();
+            }
+        }
+
+        /**
+         * A chunk's data is written: it takes the next planned read, or rests.
+         * On this worker's own thread it always rests (dispatch() starts the
+         * next read there), so that a source and destination that complete at
+         * once do not recurse.
+         */
+        void finished(Chunk c) {
+            boolean next = false;
+            synchronized (this) {
+                if (!failed() && readsHead != readsTail && Thread.currentThread() != thread) {
+                    c.offset = reads[readsHead++];
+                    c.length = (int) reads[readsHead++];
+                    next = true;
+                } else {
+                    idle.push(c);
+                }
+            }
+            if (next) {
+                if (planTaken()) {
+                    wake(); // time to plan the next range
+                }
+                c.read();
+            } else {
+                outstanding.decrementAndGet();
+                wake();
+            }
+        }
+
+        /** Waits until {@code done} holds or the copy failed, starting chunks as they come to rest. */
+        private void await(java.util.function.BooleanSupplier done) {
+            while (!failed() && !done.getAsBoolean()) {
+                dispatch();
                 waiting = true;
-                if (!failed() && (inFlight.get() > requests || queued.get() > bytes)) {
+                if (!failed() && !done.getAsBoolean() && !startable()) {
                     LockSupport.park(this);
                 }
                 waiting = false;
             }
         }
 
-        /** Called after every decrease of what is in flight. */
+        private synchronized boolean startable() {
+            return readsHead != readsTail && (!idle.isEmpty() || created < slots);
+        }
+
         void wake() {
             if (waiting) {
                 LockSupport.unpark(thread);
-            }
-        }
-
-        private Chunk takeChunk() {
-            synchronized (free) {
-                Chunk c = free.poll();
-                if (c != null) {
-                    c.refs.set(1);
-                    return c;
-                }
-            }
-            return new Chunk(this, plan.requestSize());
-        }
-
-        void recycle(Chunk c) {
-            synchronized (free) {
-                free.push(c);
             }
         }
 
@@ -204,11 +267,11 @@ final class MultiThreadCopier {
             if (plan.targetIsZero()) {
                 return;
             }
-            inFlight.incrementAndGet();
-            if (dst.zeroAsync(index, offset, length, plan.allocated(), new Zero(this, offset))) {
+            outstanding.incrementAndGet();
+            if (dst.zeroAsync(index, offset, length, plan.allocated(), new Done(this, null, offset))) {
                 return;
             }
-            inFlight.decrementAndGet();
+            outstanding.decrementAndGet();
             // The destination cannot zero: write zeroes, synchronously, as nbdcopy does.
             for (long done = 0; done < length; ) {
                 int n = (int) Math.min(zeroes.capacity(), length - done);
@@ -227,7 +290,7 @@ final class MultiThreadCopier {
         final Worker worker;
         final ByteBuffer buf;
         final MemorySegment memory;
-        final AtomicInteger refs = new AtomicInteger(1);
+        final AtomicInteger refs = new AtomicInteger();
         long offset;
         int length;
 
@@ -235,6 +298,17 @@ final class MultiThreadCopier {
             this.worker = worker;
             this.buf = ByteBuffer.allocateDirect(capacity);
             this.memory = MemorySegment.ofBuffer(buf);
+        }
+
+        /** Reads {@code length} bytes at {@code offset}; {@link #complete} carries on. */
+        void read() {
+            refs.set(1);
+            try {
+                src.readAsync(worker.index, buf.clear().limit(length), offset, this);
+            } catch (Throwable t) {
+                fail(t);
+                release();
+            }
         }
 
         /** The read finished: write what is data, zero what is zero (nbdcopy's finished_read). */
@@ -258,9 +332,7 @@ final class MultiThreadCopier {
             } catch (Throwable t) {
                 fail(t);
             } finally {
-                worker.inFlight.decrementAndGet();
                 release();
-                worker.wake();
             }
         }
 
@@ -288,7 +360,6 @@ final class MultiThreadCopier {
                 return;
             }
             if (zero) {
-                worker.queued.addAndGet(-len);
                 worker.fillWithZeroes(at, len);
             } else {
                 write(at, (int) len);
@@ -310,27 +381,27 @@ final class MultiThreadCopier {
         private void write(long at, int len) {
             ByteBuffer b = len == length ? buf : buf.slice((int) (at - offset), len);
             refs.incrementAndGet();
-            worker.inFlight.incrementAndGet();
-            dst.writeAsync(worker.index, b, at, new Write(this, at, len));
+            dst.writeAsync(worker.index, b, at, new Done(worker, this, at));
         }
 
         void release() {
             if (refs.decrementAndGet() == 0) {
-                worker.recycle(this);
+                worker.finished(this);
             }
         }
     }
 
-    /** A write of part of a chunk (nbdcopy's finished_command). */
-    private final class Write extends Endpoint.Op {
+    /** A write of part of a chunk, or a zeroing (nbdcopy's finished_command for both). */
+    private final class Done extends Endpoint.Op {
+        private final Worker worker;
+        /** The chunk written from; null for zeroing. */
         private final Chunk chunk;
         private final long offset;
-        private final int length;
 
-        Write(Chunk chunk, long offset, int length) {
+        Done(Worker worker, Chunk chunk, long offset) {
+            this.worker = worker;
             this.chunk = chunk;
             this.offset = offset;
-            this.length = length;
         }
 
         @Override
@@ -338,31 +409,12 @@ final class MultiThreadCopier {
             if (errno != 0) {
                 fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
             }
-            Worker w = chunk.worker;
-            w.queued.addAndGet(-length);
-            w.inFlight.decrementAndGet();
-            chunk.release();
-            w.wake();
-        }
-    }
-
-    /** Zeroing of a destination range. */
-    private final class Zero extends Endpoint.Op {
-        private final Worker worker;
-        private final long offset;
-
-        Zero(Worker worker, long offset) {
-            this.worker = worker;
-            this.offset = offset;
-        }
-
-        @Override
-        void complete(int errno) {
-            if (errno != 0) {
-                fail(new ToolException(1, "write at offset " + offset + " failed: " + Native.strerror(errno)));
+            if (chunk != null) {
+                chunk.release();
+            } else {
+                worker.outstanding.decrementAndGet();
+                worker.wake();
             }
-            worker.inFlight.decrementAndGet();
-            worker.wake();
         }
     }
 }

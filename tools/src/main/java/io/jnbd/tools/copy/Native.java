@@ -18,7 +18,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The Linux file calls that copying needs and the JDK lacks: finding holes
  * ({@code lseek SEEK_DATA/SEEK_HOLE}), making them ({@code fallocate},
- * {@code BLKZEROOUT}), writing to a descriptor given by number
+ * {@code BLKZEROOUT}), pushing written pages out of the page cache
+ * ({@code sync_file_range}, {@code posix_fadvise}), writing to a descriptor given by number
  * ({@code --progress=FD}) and errno's text. Each call returns {@code -errno}
  * on failure, kernel style. When native access is not permitted,
  * {@link #AVAILABLE} is false and copying does without these.
@@ -37,6 +38,10 @@ final class Native {
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
     /** {@code _IO(0x12, 127)}: zero a byte range of a block device. */
     static final long BLKZEROOUT = 0x127f;
+    static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+    static final int SYNC_FILE_RANGE_WRITE = 2;
+    static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
+    static final int POSIX_FADV_DONTNEED = 4;
 
     static final int EINTR = 4;
     static final int ENXIO = 6;
@@ -54,6 +59,8 @@ final class Native {
     private static final MethodHandle IOCTL;
     private static final MethodHandle WRITE;
     private static final MethodHandle STRERROR;
+    private static final MethodHandle SYNC_FILE_RANGE;
+    private static final MethodHandle POSIX_FADVISE;
     static final boolean AVAILABLE;
 
     static {
@@ -64,6 +71,8 @@ final class Native {
         MethodHandle ioctl = null;
         MethodHandle write = null;
         MethodHandle strerror = null;
+        MethodHandle syncFileRange = null;
+        MethodHandle posixFadvise = null;
         boolean available;
         try {
             open = call("open", true, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
@@ -73,6 +82,8 @@ final class Native {
             ioctl = call("ioctl", true, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
             write = call("write", true, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
             strerror = call("strerror", false, ADDRESS, JAVA_INT);
+            syncFileRange = call("sync_file_range", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+            posixFadvise = call("posix_fadvise", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
             available = "Linux".equals(System.getProperty("os.name")) && ADDRESS.byteSize() == 8;
         } catch (RuntimeException | LinkageError e) {
             // No native access (a restricted method refused) or a missing symbol.
@@ -85,6 +96,8 @@ final class Native {
         IOCTL = ioctl;
         WRITE = write;
         STRERROR = strerror;
+        SYNC_FILE_RANGE = syncFileRange;
+        POSIX_FADVISE = posixFadvise;
         AVAILABLE = available;
     }
 
@@ -176,6 +189,24 @@ final class Native {
                 done += r;
             }
             return 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code sync_file_range}, a hint: its result does not matter. */
+    static void syncFileRange(int fd, long offset, long length, int flags) {
+        try {
+            int unused = (int) SYNC_FILE_RANGE.invokeExact(fd, offset, length, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code posix_fadvise}, a hint: its result does not matter. */
+    static void fadvise(int fd, long offset, long length, int advice) {
+        try {
+            int unused = (int) POSIX_FADVISE.invokeExact(fd, offset, length, advice);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -79,7 +79,12 @@ final class NbdEndpoint extends Endpoint {
 
     @Override
     boolean canExtents() {
-        return handles.getFirst().canMetaContext(BASE_ALLOCATION);
+        try {
+            return handles.getFirst().canMetaContext(BASE_ALLOCATION);
+        } catch (NbdException e) {
+            // The server took no meta context (structured replies refused, say): read everything.
+            return false;
+        }
     }
 
     @Override
