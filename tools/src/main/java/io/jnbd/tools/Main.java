@@ -36,9 +36,13 @@ public final class Main implements Runnable {
         boolean verbose();
     }
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** {@code jnbd} alone: the list of tools, on the console the tools write to. */
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     public static void main(String[] args) {
