@@ -3,6 +3,9 @@ package io.jnbd.tools;
 import io.jnbd.NbdHandle;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -84,12 +87,25 @@ public final class Main implements Runnable {
         return cl.execute(argv.args());
     }
 
+    /**
+     * Adds the tools. Building a tool's picocli model costs start-up time, so
+     * a command line that names a tool gets only that one; {@code jnbd},
+     * {@code jnbd --help} and {@code jnbd completion} get them all.
+     */
     private static void addSubcommands(CommandLine cl, Console console, Argv argv) {
-        cl.addSubcommand(new io.jnbd.tools.serve.ServeCommand());
-        cl.addSubcommand(io.jnbd.tools.info.InfoCommand.commandLine(console, argv));
-        cl.addSubcommand(new io.jnbd.tools.dump.Dump(console, argv));
-        cl.addSubcommand("copy", new io.jnbd.tools.copy.CopyCommand(console, argv));
-        cl.addSubcommand(io.jnbd.tools.sh.Sh.commandLine(console));
-        cl.addSubcommand(new Completion(console));
+        String[] args = argv.args();
+        String only = args.length > 0 && !args[0].equals("completion") ? args[0] : null;
+        Map<String, Supplier<Object>> tools = new LinkedHashMap<>();
+        tools.put("info", () -> io.jnbd.tools.info.InfoCommand.commandLine(console, argv));
+        tools.put("copy", () -> new io.jnbd.tools.copy.CopyCommand(console, argv));
+        tools.put("dump", () -> new io.jnbd.tools.dump.Dump(console, argv));
+        tools.put("sh", () -> io.jnbd.tools.sh.Sh.commandLine(console));
+        tools.put("serve", io.jnbd.tools.serve.ServeCommand::new);
+        tools.put("completion", () -> new Completion(console));
+        if (only != null && tools.containsKey(only)) {
+            cl.addSubcommand(only, tools.get(only).get());
+            return;
+        }
+        tools.forEach((name, tool) -> cl.addSubcommand(name, tool.get()));
     }
 }
