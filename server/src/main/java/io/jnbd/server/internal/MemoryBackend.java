@@ -1,6 +1,7 @@
 package io.jnbd.server.internal;
 
 import io.jnbd.server.Backend;
+import io.jnbd.server.BackendException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -26,6 +27,19 @@ public final class MemoryBackend implements Backend, SliceSource {
         final MemorySegment segment = Arena.ofAuto().allocate(PAGE_SIZE, 4096);
         final ByteBuffer buffer = segment.asByteBuffer();
         boolean dead;
+    }
+
+    /**
+     * A fresh page, or ENOSPC when the JVM may not reserve more native memory
+     * (-XX:MaxDirectMemorySize, which {@code jnbd serve} sets to the machine's
+     * RAM): the client's write fails, the connection and the server go on.
+     */
+    private static Page newPage() throws BackendException {
+        try {
+            return new Page();
+        } catch (OutOfMemoryError e) {
+            throw new BackendException(BackendException.ENOSPC, "the memory disk is out of memory: " + e.getMessage());
+        }
     }
 
     private final long size;
@@ -93,7 +107,7 @@ public final class MemoryBackend implements Backend, SliceSource {
     }
 
     @Override
-    public void write(long offset, ByteBuffer src, boolean fua) {
+    public void write(long offset, ByteBuffer src, boolean fua) throws BackendException {
         long pos = offset;
         while (src.hasRemaining()) {
             long index = pos >>> PAGE_SHIFT;
@@ -102,7 +116,7 @@ public final class MemoryBackend implements Backend, SliceSource {
             while (true) {
                 Page p = pages.get(index);
                 if (p == null) {
-                    Page fresh = new Page();
+                    Page fresh = newPage();
                     p = pages.putIfAbsent(index, fresh);
                     if (p == null) {
                         p = fresh;
