@@ -28,6 +28,19 @@ bench_build() {
   jvm=("$java" --enable-native-access=ALL-UNNAMED ${BENCH_JAVA_OPTS:-} -cp "$cp")
 }
 
+# bench_aot URI: trains an AOT cache (JEP 483/514/515: classes loaded and linked,
+# method profiles) with a 1 GiB SeqRead of URI and adds it to jvm, so that the
+# measured processes start as a deployed Java application would, and as ./jnbd
+# does with the cache its build trains. BENCH_AOT=0: no cache, a cold JVM.
+bench_aot() {
+  [ "${BENCH_AOT:-1}" = 1 ] || return 0
+  local cache=$work/seqread.aot
+  rm -f "$cache"
+  "${jvm[@]:0:1}" -Xlog:disable -Xlog:all=error:stderr -XX:AOTCacheOutput="$cache" "${jvm[@]:1}" \
+    io.jnbd.bench.SeqRead --uri="$1" --size=1G --passes=1 > /dev/null
+  jvm=("${jvm[0]}" -Xlog:disable -Xlog:all=warning:stderr -XX:AOTCache="$cache" "${jvm[@]:1}")
+}
+
 work=$(mktemp -d /tmp/jnbd-bench.XXXXXX)
 sock=$work/nbd.sock
 nbdkit_pid=

@@ -43,6 +43,7 @@ bench_build
 # rather than skipping it as a hole.
 start_nbdkit --filter=noextents null "$size"
 uri="nbd+unix:///?socket=$sock"
+bench_aot "$uri"
 bytes=$(nbdinfo --size "$uri")
 
 results=$work/results.tsv
@@ -163,7 +164,7 @@ fi
   echo "- command: \`$invocation\`"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r)"
-  echo "- JDK: $("$java" -version 2>&1 | head -n 1); jnbd JVM options: \`--enable-native-access=ALL-UNNAMED${BENCH_JAVA_OPTS:+ $BENCH_JAVA_OPTS}\`"
+  echo "- JDK: $("$java" -version 2>&1 | head -n 1); jnbd JVM options: \`--enable-native-access=ALL-UNNAMED${BENCH_JAVA_OPTS:+ $BENCH_JAVA_OPTS}\`$([ "${BENCH_AOT:-1}" = 1 ] && echo ", started from an AOT cache trained by a 1 GiB SeqRead (BENCH_AOT=0: none)")"
   echo "- nbdkit $(nbdkit --version | awk '{ print $2 }'), libnbd $(nbdcopy --version | awk '/^libnbd/ { print $2 }') (nbdcopy), $(fio --version)"
   echo "- server: \`nbdkit -U SOCKET --filter=noextents null $size\`, started once; every run of both sides connects to it"
   echo "- load average (1, 5, 15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows up here and as spread in the runs below)"
