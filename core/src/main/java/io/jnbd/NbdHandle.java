@@ -302,8 +302,11 @@ public final class NbdHandle implements AutoCloseable {
         nonNull(exportName, "exportName");
         setting("setExportName", () -> {
             byteLimit("setExportName", exportName, "export name");
-            this.exportName = exportName;
-            negotiated.forgetExport();
+            // As libnbd: the name it already has changes nothing, so nothing learnt is forgotten.
+            if (!exportName.equals(this.exportName)) {
+                this.exportName = exportName;
+                negotiated.forgetExport();
+            }
         });
     }
 
