@@ -302,8 +302,11 @@ public final class NbdHandle implements AutoCloseable {
         nonNull(exportName, "exportName");
         setting("setExportName", () -> {
             byteLimit("setExportName", exportName, "export name");
-            this.exportName = exportName;
-            negotiated.forgetExport();
+            // As libnbd: the name it already has changes nothing, so nothing learnt is forgotten.
+            if (!exportName.equals(this.exportName)) {
+                this.exportName = exportName;
+                negotiated.forgetExport();
+            }
         });
     }
 
@@ -1412,9 +1415,21 @@ public final class NbdHandle implements AutoCloseable {
                 q != null ? q : cfg.metaContexts(), context::call, true));
     }
 
-    /** NBD_OPT_ABORT: ends the connection politely; the handle is closed. */
+    /**
+     * NBD_OPT_ABORT: ends the connection politely; the handle is closed. As in
+     * libnbd the call succeeds once the handle is negotiating: where the
+     * option cannot be sent (a server without fixed newstyle) the handle is
+     * left dead instead.
+     */
     public void optAbort() {
-        option("optAbort", this::abortExchange, this::closeAfterAbort);
+        HandshakeConfig cfg = beginOption("optAbort");
+        try {
+            abortExchange(negotiator, cfg);
+        } catch (NbdError e) {
+            optionFailed(e);
+            return;
+        }
+        closeAfterAbort();
     }
 
     private Void abortExchange(Negotiator n, HandshakeConfig cfg) throws NbdError {
@@ -2407,7 +2422,7 @@ public final class NbdHandle implements AutoCloseable {
 
     /**
      * Sends NBD_CMD_DISC and waits until the server closes the connection.
-     * Commands in flight complete first.
+     * Commands in flight complete first. While negotiating, it is {@link #optAbort()}.
      */
     public void shutdown() {
         shutdown(0);
@@ -2418,6 +2433,11 @@ public final class NbdHandle implements AutoCloseable {
         require(m);
         if ((flags & ~Shutdown.MASK) != 0) {
             throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
+        }
+        if (aioIsNegotiating()) {
+            // As libnbd: opt mode ends gracefully, with NBD_OPT_ABORT.
+            optAbort();
+            return;
         }
         Transmission t = transmission;
         if (!t.discSent()) {

@@ -197,6 +197,66 @@ class HandleSettingsTest {
         }
     }
 
+    /** libnbd's debug.c. */
+    @Test
+    void debugFlagRoundTrips() {
+        try (NbdHandle h = new NbdHandle()) {
+            h.setDebug(true);
+            assertTrue(h.getDebug());
+            h.setDebug(false);
+            assertFalse(h.getDebug());
+        }
+    }
+
+    /** libnbd's get-version.c: the package's own name and the version it was built as. */
+    @Test
+    void packageNameAndVersion() {
+        try (NbdHandle h = new NbdHandle()) {
+            assertEquals("jnbd", h.getPackageName());
+            assertTrue(h.getVersion().matches("[0-9]+\\.[0-9]+\\.[0-9]+(-SNAPSHOT)?"), h.getVersion());
+        }
+    }
+
+    /** libnbd's private-data.c: the field is per handle. */
+    @Test
+    void privateDataIsPerHandle() {
+        try (NbdHandle a = new NbdHandle(); NbdHandle b = new NbdHandle()) {
+            assertEquals(0, a.getPrivateData());
+            assertEquals(0, b.getPrivateData());
+            assertEquals(0, a.setPrivateData(42));
+            assertEquals(42, a.getPrivateData());
+            assertEquals(0, b.setPrivateData(999));
+            assertEquals(42, a.getPrivateData());
+            assertEquals(999, b.getPrivateData());
+            assertEquals(42, a.setPrivateData(43));
+            assertEquals(999, b.getPrivateData());
+            assertEquals(999, b.setPrivateData(998));
+            assertEquals(43, a.getPrivateData());
+            // Where C stores a pointer, any long fits.
+            a.setPrivateData(Long.MIN_VALUE);
+            assertEquals(Long.MIN_VALUE, a.getPrivateData());
+        }
+    }
+
+    /**
+     * libnbd's 140-explicit-close.py: closing says so once in the debug log,
+     * and closing again does nothing (AutoCloseable's contract, where Python
+     * raises ClosedHandle).
+     */
+    @Test
+    void closeLogsOnceAndAgainIsANoOp() {
+        List<String> messages = new ArrayList<>();
+        NbdHandle h = new NbdHandle();
+        h.setDebug(true);
+        h.setDebugCallback((context, msg) -> {
+            messages.add(msg);
+            return 0;
+        });
+        h.close();
+        h.close();
+        assertEquals(1, messages.stream().filter(m -> m.startsWith("closing")).count(), messages.toString());
+    }
+
     private static void assertErrno(int errno, org.junit.jupiter.api.function.Executable call) {
         NbdException e = assertThrows(NbdException.class, call);
         assertEquals(errno, e.getErrno(), e.getMessage());

@@ -142,4 +142,17 @@ class AioOptionsTest {
             h.pread(new byte[512], 0);
         }
     }
+
+    /** libnbd's errors-poll-no-fd.c: before any connect there is nothing to poll. */
+    @Test
+    void pollFailsBeforeAnyConnect() {
+        try (NbdHandle h = new NbdHandle()) {
+            NbdException fd = assertThrows(NbdException.class, h::aioGetFd);
+            assertTrue(fd.getMessage().startsWith("aioGetFd: "), fd.getMessage());
+            NbdException poll = assertThrows(NbdException.class, () -> h.poll(1000));
+            assertEquals(22, poll.getErrno());
+            assertEquals("poll: nothing to poll for in state START", poll.getMessage());
+            assertTrue(h.aioIsCreated());
+        }
+    }
 }

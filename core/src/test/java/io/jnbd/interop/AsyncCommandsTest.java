@@ -1,12 +1,15 @@
 package io.jnbd.interop;
 
 import io.jnbd.ChunkCallback;
+import io.jnbd.CmdFlag;
 import io.jnbd.CompletionCallback;
 import io.jnbd.NbdException;
 import io.jnbd.NbdHandle;
+import io.jnbd.Shutdown;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.Test;
 
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -17,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -337,6 +341,292 @@ class AsyncCommandsTest {
                 t.join(60_000);
             }
             assertEquals(List.of(), failures);
+        }
+    }
+
+    /** libnbd's errors-bad-cookie.c. */
+    @Test
+    void cookieZeroIsInvalid() {
+        try (NbdHandle h = connect("memory", "1M")) {
+            NbdException e = assertThrows(NbdException.class, () -> h.aioCommandCompleted(0));
+            assertEquals(22, e.getErrno());
+            assertEquals("aioCommandCompleted: invalid aio cookie 0", e.getMessage());
+        }
+    }
+
+    /**
+     * libnbd's errors-multiple-disconnects.c: a server error on a read, two
+     * writes the server is slow to take, then a second disconnect is refused,
+     * the queue drains, and nothing more may be sent.
+     */
+    @Test
+    void secondDisconnectIsRefusedAndQueuedWritesDrain() {
+        try (NbdHandle h = connect("--filter=error", "--filter=delay", "memory", "128M", "error-pread=ENOMEM",
+                "error-pread-rate=100%", "delay-write=1")) {
+            assertEquals(12, assertThrows(NbdException.class, () -> h.pread(new byte[512], 0)).getErrno());
+            ByteBuffer buf = ByteBuffer.allocate(2 << 20);
+            h.aioPwrite(buf.duplicate(), 0, null);
+            h.aioPwrite(buf.duplicate(), 0, null);
+            assertEquals(2, h.aioInFlight());
+            h.aioDisconnect();
+            NbdException again = assertThrows(NbdException.class, h::aioDisconnect);
+            assertEquals(22, again.getErrno(), again.getMessage());
+            try {
+                h.shutdown();
+            } catch (NbdException racingTheServersExit) {
+                // libnbd's test does not mind either: the server may hang up before answering.
+            }
+            assertEquals(0, h.aioInFlight());
+            NbdException late = assertThrows(NbdException.class, () -> h.pread(new byte[512], 0));
+            assertEquals(22, late.getErrno(), late.getMessage());
+        }
+    }
+
+    /**
+     * libnbd's shutdown-flags.c: after shutdown(ABANDON_PENDING) nothing is in
+     * flight, a callback has retired its command and the other waits to be
+     * retired. jnbd sends every aio command before returning, so there is never
+     * a queued command for ABANDON_PENDING to drop: both writes complete.
+     */
+    @Test
+    void shutdownAbandonPendingLeavesNothingInFlight() {
+        try (NbdHandle h = connect("--filter=delay", "memory", "2M", "delay-write=200ms")) {
+            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+            long first = h.aioPwrite(buf.duplicate(), 0, null);
+            AtomicInteger retired = new AtomicInteger();
+            h.aioPwrite(buf.duplicate(), 1 << 20, err -> {
+                retired.incrementAndGet();
+                return 1;
+            });
+            assertEquals(0, h.aioPeekCommandCompleted());
+            assertFalse(h.aioCommandCompleted(first));
+            h.shutdown(Shutdown.ABANDON_PENDING);
+            assertEquals(0, h.aioInFlight());
+            assertEquals(first, h.aioPeekCommandCompleted());
+            try {
+                assertTrue(h.aioCommandCompleted(first));
+            } catch (NbdException serverCutItShort) {
+                // As in libnbd's test, the write's own status is the server's business: it is retired either way.
+            }
+            assertEquals(1, retired.get());
+            NbdException none = assertThrows(NbdException.class, h::aioPeekCommandCompleted);
+            assertEquals(22, none.getErrno());
+        }
+    }
+
+    /** libnbd's errors-pread-structured.c: a refused aioPreadStructured never calls its callbacks. */
+    @Test
+    void refusedStructuredReadCallsNoCallback() {
+        try (NbdHandle h = connect("memory", "1M")) {
+            AtomicInteger calls = new AtomicInteger();
+            long sent = h.statsBytesSent();
+            NbdException e = assertThrows(NbdException.class, () -> h.aioPreadStructured(ByteBuffer.allocate(512), -1,
+                    (subbuf, offset, status, err) -> calls.incrementAndGet(), err -> calls.incrementAndGet()));
+            assertEquals(22, e.getErrno(), e.getMessage());
+            assertEquals(0, calls.get());
+            assertEquals(sent, h.statsBytesSent());
+            assertTrue(h.aioIsReady());
+        }
+    }
+
+    /** nbdkit's pattern plugin: each 8 bytes hold their own offset, big-endian. */
+    private static ByteBuffer pattern(int size) {
+        ByteBuffer b = ByteBuffer.allocate(size);
+        for (long off = 0; off < size; off += 8) {
+            b.putLong(off);
+        }
+        return b.flip();
+    }
+
+    /**
+     * A chunk callback for 512 bytes of the pattern: checks what it is given,
+     * sets EPROTO, and fails (-1) only if {@code fail}: the error counts only then.
+     */
+    private static ChunkCallback checkedChunk(boolean fail, AtomicInteger calls) {
+        return (subbuf, offset, status, err) -> {
+            calls.incrementAndGet();
+            assertEquals(0, err.get());
+            assertEquals(pattern(512), subbuf);
+            assertTrue(subbuf.isReadOnly());
+            assertEquals(0, offset);
+            assertEquals(ChunkCallback.READ_DATA, status);
+            err.set(71);
+            return fail ? -1 : 0;
+        };
+    }
+
+    /** libnbd's 405-pread-structured.py: chunk arguments, and the chunk callback's error. */
+    @Test
+    void preadStructuredChunkSeesTheDataAndCanFailTheRead() {
+        try (NbdHandle h = connect("pattern", "size=512")) {
+            for (int flags : new int[]{0, CmdFlag.DF}) {
+                AtomicInteger calls = new AtomicInteger();
+                ByteBuffer buf = ByteBuffer.allocate(512);
+                h.preadStructured(buf, 0, checkedChunk(false, calls), flags);
+                assertEquals(pattern(512), buf.flip());
+                assertEquals(1, calls.get());
+            }
+            NbdException e = assertThrows(NbdException.class,
+                    () -> h.preadStructured(new byte[512], 0, checkedChunk(true, new AtomicInteger()), CmdFlag.DF));
+            assertEquals(71, e.getErrno(), e.getMessage());
+            assertTrue(h.aioIsReady());
+        }
+    }
+
+    /**
+     * libnbd's 505-aio-pread-callback.py: the completion callback sees the
+     * chunk callback's error, and its own -1 replaces it.
+     */
+    @Test
+    void aioPreadStructuredCompletionSeesTheChunkError() {
+        try (NbdHandle h = connect("pattern", "size=512")) {
+            // {chunk fails, completion fails, errno aioCommandCompleted reports (0: success)}
+            int[][] cases = {{0, 0, 0}, {0, 1, 12}, {1, 1, 12}, {1, 0, 71}};
+            for (int[] c : cases) {
+                boolean chunkFails = c[0] == 1;
+                boolean completionFails = c[1] == 1;
+                AtomicInteger chunks = new AtomicInteger();
+                AtomicInteger completions = new AtomicInteger();
+                ByteBuffer buf = ByteBuffer.allocate(512);
+                long cookie = h.aioPreadStructured(buf, 0, checkedChunk(chunkFails, chunks), err -> {
+                    completions.incrementAndGet();
+                    assertEquals(1, chunks.get(), "chunks come before the completion");
+                    assertEquals(chunkFails ? 71 : 0, err.get());
+                    err.set(12);
+                    return completionFails ? -1 : 0;
+                });
+                if (c[2] == 0) {
+                    while (!h.aioCommandCompleted(cookie)) {
+                        h.poll(-1);
+                    }
+                    assertEquals(pattern(512), buf);
+                } else {
+                    NbdException e = assertThrows(NbdException.class, () -> {
+                        while (!h.aioCommandCompleted(cookie)) {
+                            h.poll(-1);
+                        }
+                    });
+                    assertEquals(c[2], e.getErrno(), e.getMessage());
+                }
+                assertEquals(1, completions.get());
+            }
+        }
+    }
+
+    /** True once the garbage collector has cleared every one of {@code refs}. */
+    private static boolean collected(List<WeakReference<?>> refs) throws InterruptedException {
+        for (int i = 0; i < 50 && refs.stream().anyMatch(r -> r.get() != null); i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        return refs.stream().allMatch(r -> r.get() == null);
+    }
+
+    /** Starts a structured read whose callbacks count into {@code calls}; returns weak references to them. */
+    private static List<WeakReference<?>> structuredRead(NbdHandle h, AtomicInteger calls, long[] cookie) {
+        ChunkCallback chunk = (subbuf, offset, status, err) -> {
+            calls.incrementAndGet();
+            return 0;
+        };
+        CompletionCallback completion = err -> {
+            calls.addAndGet(100);
+            return 0;
+        };
+        cookie[0] = h.aioPreadStructured(ByteBuffer.allocate(512), 0, chunk, completion);
+        return List.of(new WeakReference<>(chunk), new WeakReference<>(completion));
+    }
+
+    /**
+     * libnbd's closure-lifetimes.c, where Java has no free callbacks: a
+     * replaced debug callback, and a command's callbacks once it is retired or
+     * its handle closed, are called as often as they should be and then not
+     * kept (the garbage collector can take them).
+     */
+    @Test
+    void callbacksAreNotKeptOnceTheyAreDone() throws Exception {
+        List<WeakReference<?>> debugRefs = new ArrayList<>();
+        try (NbdHandle h = new NbdHandle()) {
+            // Capturing, so that it is a new object: a lambda capturing nothing is a cached singleton.
+            Object owner = new Object();
+            io.jnbd.DebugCallback first = (context, msg) -> owner.hashCode() & 0;
+            debugRefs.add(new WeakReference<>(first));
+            h.setDebugCallback(first);
+            first = null;
+            h.setDebugCallback((context, msg) -> 0);
+            assertTrue(collected(debugRefs), "the replaced debug callback is not kept");
+        }
+
+        try (NbdHandle h = connect("memory", "1M")) {
+            AtomicInteger calls = new AtomicInteger();
+            long[] cookie = new long[1];
+            List<WeakReference<?>> refs = structuredRead(h, calls, cookie);
+            while (!h.aioCommandCompleted(cookie[0])) {
+                h.poll(-1);
+            }
+            assertEquals(101, calls.get(), "one chunk, one completion");
+            assertTrue(collected(refs), "a retired command keeps no callback");
+        }
+
+        AtomicInteger calls = new AtomicInteger();
+        List<WeakReference<?>> refs;
+        NbdHandle h = connect("--filter=delay", "memory", "1M", "delay-read=10");
+        try {
+            refs = structuredRead(h, calls, new long[1]);
+            h.killSubprocess(0);
+        } finally {
+            h.close();
+        }
+        assertEquals(1, calls.get() / 100, "the completion ran once");
+        assertTrue(collected(refs), "a closed handle's commands keep no callback");
+        // Still reachable here, so that only what the handle holds can keep the callbacks alive.
+        assertFalse(h.aioIsReady());
+    }
+
+    /**
+     * libnbd's 590-aio-copy.py: a copy between two handles, up to 16 reads in
+     * flight, each finished read's callback queueing its write.
+     */
+    @Test
+    void aioCopyBetweenTwoHandles() throws Exception {
+        int size = 64 << 20;
+        int bs = 65536;
+        try (NbdHandle src = connect("pattern", "size=" + size); NbdHandle dst = connect("memory", "size=" + size)) {
+            record Done(ByteBuffer buf, long offset) {
+            }
+            LinkedBlockingQueue<Done> reads = new LinkedBlockingQueue<>();
+            AtomicInteger writesDone = new AtomicInteger();
+            long soff = 0;
+            int writes = 0;
+            while (soff < size || src.aioInFlight() > 0 || dst.aioInFlight() > 0 || !reads.isEmpty()) {
+                if (soff < size && src.aioInFlight() < 16) {
+                    ByteBuffer buf = ByteBuffer.allocate(bs);
+                    long off = soff;
+                    src.aioPread(buf, off, err -> {
+                        assertEquals(0, err.get());
+                        reads.add(new Done(buf, off));
+                        return 1;
+                    });
+                    soff += bs;
+                    continue;
+                }
+                Done d = reads.poll(10, TimeUnit.MILLISECONDS);
+                if (d != null) {
+                    dst.aioPwrite(d.buf(), d.offset(), err -> {
+                        assertEquals(0, err.get());
+                        writesDone.incrementAndGet();
+                        return 1;
+                    });
+                    writes++;
+                }
+            }
+            assertEquals(size / bs, writes);
+            assertEquals(writes, writesDone.get());
+            ByteBuffer all = ByteBuffer.allocate(size);
+            dst.pread(all, 0);
+            all.flip();
+            for (long off = 0; off < size; off += 8) {
+                assertEquals(off, all.getLong(), "at " + off);
+            }
         }
     }
 }

@@ -191,6 +191,11 @@ class ConnectVariantsTest {
             assertEquals(UNIX_SIZE, h.getSize());
             assertEquals("nbd+unix:///?socket=" + unix.socket, h.getUri());
         }
+        // libnbd's connect-uri-nbd-unix-uppercase: scheme and parameter names are case-insensitive.
+        try (NbdHandle h = new NbdHandle()) {
+            h.connectUri("NBD+UNIX:///?SOCKET=" + unix.socket);
+            assertEquals(UNIX_SIZE, h.getSize());
+        }
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -52,8 +53,12 @@ class ExtentsOracleTest {
     private static void compare(String... pluginArgs) throws Exception {
         Path dir = Servers.tempDir();
         try (Servers.Running server = Servers.nbdkitUnix(dir, pluginArgs); NbdHandle h = new NbdHandle()) {
+            // libnbd's meta-base-allocation.c: a context the server lacks is ignored.
+            h.addMetaContext("x-libnbd:nosuch_context");
             h.addMetaContext("base:allocation");
             h.connectUnix(server.socket.toString());
+            assertFalse(h.canMetaContext("x-libnbd:nosuch_context"));
+            assertTrue(h.canMetaContext("base:allocation"));
             List<MoreServers.MapEntry> ours = jnbdMap(h);
             List<MoreServers.MapEntry> libnbds = MoreServers.nbdinfoMap(server.unixUri(""));
             assertEquals(libnbds, ours);

@@ -3,6 +3,7 @@ package io.jnbd.interop;
 import io.jnbd.HandshakeFlag;
 import io.jnbd.NbdException;
 import io.jnbd.NbdHandle;
+import io.jnbd.Tls;
 import io.jnbd.testing.ScriptedServer;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.Test;
@@ -141,6 +142,56 @@ class HandshakeVariantsTest {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             assertEquals(0, p.waitFor());
             assertEquals(value.equals("1") ? "true" : "false", out);
+        }
+    }
+
+    /** libnbd's newstyle-limited.c: nbdkit masking fixed newstyle, with export "a" only. */
+    private static List<String> limitedNewstyle() {
+        return nbdkit("--mask-handshake=0", "eval", "list_exports=printf a\\nb\\n", "get_size=echo 1048576",
+                "open=if [ \"$3\" != a ]; then exit 1; fi; truncate --size=1048576 $tmpdir/a",
+                "pread=dd bs=1 skip=$4 count=$3 if=$tmpdir/a 2>/dev/null || exit 1",
+                "pwrite=dd bs=1 conv=notrunc seek=$4 of=$tmpdir/a 2>/dev/null || exit 1", "can_write=exit 0");
+    }
+
+    /**
+     * libnbd's newstyle-limited.c: TLS cannot be required, only optGo can
+     * succeed (as NBD_OPT_EXPORT_NAME), optAbort leaves the handle dead, a
+     * wrong name kills the connection, and the right one works.
+     */
+    @Test
+    void plainNewstyleServerAllowsOnlyExportName() {
+        try (NbdHandle h = new NbdHandle()) {
+            h.setExportName("a");
+            h.setTls(Tls.REQUIRE);
+            assertThrows(NbdException.class, () -> h.connectCommand(limitedNewstyle()));
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.connectCommand(limitedNewstyle());
+            assertTrue(h.aioIsNegotiating());
+            assertEquals(95, assertThrows(NbdException.class, () -> h.optList((n, d) -> 0)).getErrno());
+            assertEquals(95, assertThrows(NbdException.class, h::optInfo).getErrno());
+            h.optAbort();
+            assertTrue(h.aioIsDead(), "without options, aborting can only hang up: " + h.connectionState());
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.connectCommand(limitedNewstyle());
+            h.setExportName("b");
+            assertThrows(NbdException.class, h::optGo);
+            assertTrue(h.aioIsDead(), "NBD_OPT_EXPORT_NAME allows no second try: " + h.connectionState());
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setExportName("a");
+            h.addMetaContext("base:allocation");
+            h.connectCommand(limitedNewstyle());
+            assertTrue(h.aioIsReady());
+            assertEquals("newstyle", h.getProtocol());
+            assertFalse(h.getStructuredRepliesNegotiated());
+            assertFalse(h.canMetaContext("base:allocation"));
+            assertEquals(1 << 20, h.getSize());
+            roundTrip(h);
+            h.shutdown();
         }
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -180,6 +181,42 @@ class MetaContextTest {
         }
     }
 
+    /**
+     * libnbd's block-status-payload.sh: a filter naming every context is an
+     * ordinary call, one naming some gets only those (PAYLOAD_LEN allowed),
+     * also for one byte at the end, and an empty filter goes to the server,
+     * which refuses it.
+     */
+    @Test
+    void blockStatusFilterSelectsContexts() {
+        try (NbdHandle h = handle()) {
+            List<String> all = List.of(BASE, DIRTY, DEPTH);
+            all.forEach(h::addMetaContext);
+            h.connectUnix(qemu.socket.toString());
+            assertTrue(h.canBlockStatusPayload());
+            assertEquals(Set.copyOf(all), blockStatus64(h, SIZE, 0, 0).keySet());
+            assertEquals(Set.copyOf(all), filtered(h, SIZE, 0, all, 0).keySet());
+            assertEquals(Set.of(BASE, DEPTH), filtered(h, SIZE, 0, List.of(BASE, DEPTH), CmdFlag.PAYLOAD_LEN).keySet());
+            assertEquals(Set.of(DIRTY), filtered(h, 1, SIZE - 1, List.of(DIRTY), 0).keySet());
+            long sent = h.statsBytesSent();
+            NbdException none = assertThrows(NbdException.class, () -> filtered(h, SIZE, 0, List.of(), 0));
+            assertEquals(22, none.getErrno(), none.getMessage());
+            assertTrue(h.statsBytesSent() > sent, "the server refused it, not jnbd");
+            assertTrue(h.aioIsReady());
+        }
+    }
+
+    private static Map<String, List<NbdExtent>> filtered(NbdHandle h, long count, long offset, List<String> names,
+                                                        int flags) {
+        Map<String, List<NbdExtent>> seen = new TreeMap<>();
+        h.blockStatusFilter(count, offset, names, (ctx, off, extents, err) -> {
+            assertEquals(offset, off);
+            seen.put(ctx, List.of(extents));
+            return 0;
+        }, flags);
+        return seen;
+    }
+
     @Test
     void changingTheExportNameForgetsWhatWasLearnt() {
         try (NbdHandle h = handle()) {
@@ -187,6 +224,10 @@ class MetaContextTest {
             h.connectUnix(qemu.socket.toString());
             h.optInfo();
             assertEquals(SIZE, h.getSize());
+            h.setExportName("");
+            assertEquals(SIZE, h.getSize(), "the same name again forgets nothing");
+            h.setExportName("other");
+            assertEquals(22, assertThrows(NbdException.class, h::getSize).getErrno());
             h.setExportName("");
             assertEquals(22, assertThrows(NbdException.class, h::getSize).getErrno());
             h.optInfo();

@@ -3,7 +3,9 @@ package io.jnbd.interop;
 import io.jnbd.CmdFlag;
 import io.jnbd.NbdException;
 import io.jnbd.NbdHandle;
+import io.jnbd.Tls;
 import io.jnbd.testing.MoreServers;
+import io.jnbd.testing.Pki;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -109,11 +111,14 @@ class NbdServerTest {
             h.setOptMode(true);
             h.connectTcp("127.0.0.1", port());
             TreeSet<String> names = new TreeSet<>();
+            TreeSet<String> descriptions = new TreeSet<>();
             int n = h.optList((name, description) -> {
                 names.add(name);
+                descriptions.add(description);
                 return 0;
             });
             assertEquals(new TreeSet<>(List.of("disk", "ro")), names);
+            assertEquals(new TreeSet<>(List.of("")), descriptions, "no descriptions: empty strings, as libnbd");
             assertEquals(2, n);
             h.setExportName("ro");
             h.optGo();
@@ -155,5 +160,36 @@ class NbdServerTest {
             assertEquals("read-only contents", new String(back, StandardCharsets.US_ASCII));
         }
         assertArrayEquals(before, Files.readAllBytes(ro));
+    }
+
+    /** libnbd's interop-nbd-server-tls: nbd-server with X.509 certificates and TLS forced. */
+    @Test
+    void tlsWithCertificates() throws Exception {
+        try (Pki pki = Pki.create()) {
+            Path tlsDir = Files.createDirectory(dir.resolve("tls"));
+            Map<String, String> generic = Map.of("certfile", pki.server.resolve("server-cert.pem").toString(),
+                    "keyfile", pki.server.resolve("server-key.pem").toString(),
+                    "cacertfile", pki.server.resolve("ca-cert.pem").toString(), "force_tls", "true");
+            byte[] data = new byte[64 * 1024];
+            new Random(6).nextBytes(data);
+            try (Servers.Running tls = MoreServers.nbdServer(tlsDir, generic,
+                    Map.of("disk", Map.of("exportname", disk.toString(), "flush", "true")));
+                 NbdHandle h = new NbdHandle()) {
+                h.setTls(Tls.REQUIRE);
+                // nbd-server with a CA file verifies its clients: a client certificate is needed.
+                h.setTlsCertificates(pki.client.toString());
+                h.setExportName("disk");
+                h.connectTcp("localhost", Integer.toString(tls.port));
+                assertTrue(h.getTlsNegotiated());
+                assertEquals(DISK_SIZE, h.getSize());
+                h.pwrite(data, 8192);
+                h.flush();
+                byte[] back = new byte[data.length];
+                h.pread(back, 8192);
+                assertArrayEquals(data, back);
+                h.shutdown();
+            }
+            assertArrayEquals(data, Arrays.copyOfRange(Files.readAllBytes(disk), 8192, 8192 + data.length));
+        }
     }
 }

@@ -14,7 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -83,6 +85,7 @@ class NbdkitExportsTest {
                 return 0;
             });
             assertEquals(new TreeMap<>(EXPORTS).keySet(), listed.keySet());
+            assertTrue(listed.values().stream().allMatch(String::isEmpty), "no descriptions: " + listed);
             assertEquals(EXPORTS.size(), n);
             assertTrue(h.aioIsNegotiating(), "listing leaves the handle negotiating");
             h.optAbort();
@@ -210,6 +213,38 @@ class NbdkitExportsTest {
                 h.pread(back, 0);
                 byte[] sig = signature(name);
                 assertArrayEquals(sig, Arrays.copyOf(back, sig.length));
+            }
+        }
+    }
+
+    /**
+     * libnbd's opt-list.c with opt-list.sh's four modes (and 220-opt-list.py):
+     * the server fails the listing, lists a and b, lists nothing, lists a.
+     */
+    @Test
+    void optListOfFailingEmptyAndShortLists() {
+        String[] scripts = {"echo EINVAL listing not supported >&2; exit 1", "echo NAMES; echo a; echo b",
+                "echo NAMES", "echo NAMES; echo a"};
+        List<List<String>> expected = List.of(List.of(), List.of("a", "b"), List.of(), List.of("a"));
+        for (int mode = 0; mode < scripts.length; mode++) {
+            try (NbdHandle h = new NbdHandle()) {
+                h.setOptMode(true);
+                h.connectCommand(List.of(Servers.require("nbdkit"), "-s", "--exit-with-parent", "eval",
+                        "list_exports=" + scripts[mode], "get_size=echo 512",
+                        "pread=dd if=/dev/zero count=$3 iflag=count_bytes 2>/dev/null"));
+                List<String> names = new ArrayList<>();
+                io.jnbd.ListCallback collect = (name, description) -> {
+                    names.add(name);
+                    return 0;
+                };
+                if (mode == 0) {
+                    assertThrows(NbdException.class, () -> h.optList(collect));
+                } else {
+                    assertEquals(expected.get(mode).size(), h.optList(collect));
+                }
+                assertEquals(expected.get(mode), names, "mode " + mode);
+                assertTrue(h.aioIsNegotiating(), "mode " + mode + ": " + h.connectionState());
+                h.optAbort();
             }
         }
     }

@@ -126,9 +126,13 @@ class NbdkitOldstyleTest {
             assertTrue(list.getMessage().startsWith("optList: invalid state: READY"), list.getMessage());
             NbdException go = assertThrows(NbdException.class, h::optGo);
             assertEquals(EINVAL, go.getErrno());
+            assertEquals(EINVAL, assertThrows(NbdException.class, h::optAbort).getErrno());
             byte[] back = new byte[512];
             h.pread(back, 0);
             assertTrue(h.aioIsReady());
+            // libnbd's shutdown-opt-mode.c: shutdown works, as opt mode never began.
+            h.shutdown();
+            assertTrue(h.aioIsClosed());
         }
     }
 
@@ -144,6 +148,48 @@ class NbdkitOldstyleTest {
             }
             assertEquals("oldstyle", h.getProtocol());
             assertEquals("nbd://127.0.0.1:" + port() + "/", h.getUri());
+        }
+    }
+
+    /**
+     * libnbd's oldstyle.c: no meta contexts, and preadStructured over a
+     * simple reply calls its chunk callback once, whose error fails the read.
+     */
+    @Test
+    void preadStructuredOverASimpleReplyCallsTheChunkOnce() {
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.addMetaContext("base:allocation");
+            h.connectTcp("127.0.0.1", port());
+            assertFalse(h.canMetaContext("base:allocation"));
+            byte[] data = new byte[512];
+            new Random(9).nextBytes(data);
+            long offset = 2 * 512;
+            h.pwrite(data, offset);
+            int[] calls = {0};
+            io.jnbd.ChunkCallback chunk = (subbuf, off, status, err) -> {
+                calls[0]++;
+                assertEquals(offset, off);
+                assertEquals(io.jnbd.ChunkCallback.READ_DATA, status);
+                assertEquals(0, err.get());
+                byte[] got = new byte[subbuf.remaining()];
+                subbuf.get(got);
+                assertArrayEquals(data, got);
+                if (calls[0] > 1) {
+                    // Something no NBD server can send.
+                    err.set(111);
+                    return -1;
+                }
+                return 0;
+            };
+            byte[] back = new byte[512];
+            h.preadStructured(back, offset, chunk);
+            assertEquals(1, calls[0]);
+            assertArrayEquals(data, back);
+            NbdException e = assertThrows(NbdException.class, () -> h.preadStructured(new byte[512], offset, chunk));
+            assertEquals(111, e.getErrno(), e.getMessage());
+            assertEquals(2, calls[0]);
+            h.shutdown();
         }
     }
 }

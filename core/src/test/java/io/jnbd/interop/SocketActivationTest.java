@@ -166,4 +166,25 @@ class SocketActivationTest {
             assertArrayEquals(written, back);
         }
     }
+
+    /** libnbd's list-exports-qemu-nbd: qemu-nbd -x NAME -D DESCRIPTION, socket-activated, listed in opt mode. */
+    @Test
+    void qemuNbdListsItsExportWithTheDescription() throws Exception {
+        Path raw = dir.resolve("listed.raw");
+        try (var f = new RandomAccessFile(raw.toFile(), "rw")) {
+            f.setLength(1024);
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setOptMode(true);
+            h.connectSystemdSocketActivation(List.of(Servers.require("qemu-nbd"), "-f", "raw", "-x", "testing", "-D",
+                    "data", raw.toString()));
+            Map<String, String> listed = new HashMap<>();
+            assertEquals(1, h.optList((name, description) -> {
+                listed.put(name, description);
+                return 0;
+            }));
+            assertEquals(Map.of("testing", "data"), listed);
+            h.optAbort();
+        }
+    }
 }

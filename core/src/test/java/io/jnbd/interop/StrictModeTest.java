@@ -85,8 +85,10 @@ class StrictModeTest {
     void zeroSize() {
         try (NbdHandle h = nbdkit("memory", "1M")) {
             refusedLocally(h, 22, () -> h.trim(0, 0));
+            refusedLocally(h, 22, () -> h.pread(new byte[0], 0));
             h.setStrictMode(h.getStrictMode() & ~Strict.ZERO_SIZE);
             refusedByServer(h, 22, () -> h.trim(0, 0));
+            refusedByServer(h, 22, () -> h.pread(new byte[0], 0));
         }
     }
 
@@ -111,6 +113,21 @@ class StrictModeTest {
             refusedByServer(h, 22, () -> h.pwrite(new byte[2 << 20], 0));
             // Past libnbd's 64 MiB limit nothing is ever sent.
             refusedLocally(h, 34, () -> h.pwrite(new byte[(64 << 20) + 512], 0));
+        }
+    }
+
+    /** libnbd's pwrite-extended.c: PAYLOAD_LEN is refused on a read, allowed on a write, without extended headers. */
+    @Test
+    void payloadLenIsAWriteFlag() {
+        try (NbdHandle h = nbdkit("memory", "1M")) {
+            assertTrue((h.getStrictMode() & Strict.FLAGS) != 0);
+            refusedLocally(h, 22, () -> h.pread(new byte[512], 0, CmdFlag.PAYLOAD_LEN));
+            byte[] data = {1, 2, 3};
+            h.pwrite(data, 0, CmdFlag.PAYLOAD_LEN);
+            h.pwrite(data, 512, 0);
+            byte[] back = new byte[3];
+            h.pread(back, 0);
+            assertEquals(data[2], back[2]);
         }
     }
 

@@ -434,6 +434,23 @@ class TlsNbdkitTest {
         assertTrue(debug.stream().anyMatch(m -> m.contains("TLS-PSK TLS 1.3")), debug::toString);
     }
 
+    /** libnbd's interop-nbdkit-tls-psk-allow-enabled and -allow-fallback. */
+    @Test
+    void pskAllowUsesTlsWhenOfferedAndFallsBackWhenNot() throws Exception {
+        Servers.Running on = unix("--tls=on", "--tls-psk=" + pki.psk);
+        Servers.Running off = unix("--tls=off");
+        for (Servers.Running s : List.of(on, off)) {
+            try (NbdHandle h = new NbdHandle()) {
+                h.setTls(Tls.ALLOW);
+                h.setTlsPskFile(pki.psk.toString());
+                h.setTlsUsername(Pki.PSK_USER);
+                h.connectUnix(s.socket.toString());
+                assertEquals(s == on, h.getTlsNegotiated());
+                roundTrip(h);
+            }
+        }
+    }
+
     @Test
     void pskOverTls12WhenTheServerHasNoTls13() throws Exception {
         Path config = Files.writeString(dir.resolve("gnutls.cfg"), "[overrides]\ndisabled-version = tls1.3\n");
@@ -518,6 +535,38 @@ class TlsNbdkitTest {
             assertEquals(libnbdPsk.get("export-size"), Long.toString(h.getSize()));
             roundTrip(h);
             assertEquals("nbds://alice@localhost:" + psk.port + "/?tls-psk-file=" + pki.psk, h.getUri());
+        }
+    }
+
+    /**
+     * libnbd's connect-uri-nbds-unix-certs, -tls-hostname and
+     * -tls-verify-peer-false: nbds+unix URIs with a user, client certificates,
+     * and each TLS query parameter, to a server that verifies its peers.
+     */
+    @Test
+    void nbdsUnixUrisWithAUserAndClientCertificates() throws Exception {
+        Servers.Running s = unix("--tls=require", "--tls-verify-peer", certs(pki.server));
+        String base = "nbds+unix://alice@/?tls-certificates=" + pki.client + "&socket=" + s.socket;
+        try (NbdHandle h = new NbdHandle()) {
+            h.setUriAllowLocalFile(true);
+            h.connectUri(base);
+            assertEquals("alice", h.getTlsUsername());
+            assertTrue(h.getTlsNegotiated());
+            roundTrip(h);
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setUriAllowLocalFile(true);
+            h.connectUri(base + "&tls-hostname=localhost");
+            assertEquals("localhost", h.getTlsHostname());
+            assertTrue(h.getTlsNegotiated());
+            roundTrip(h);
+        }
+        try (NbdHandle h = new NbdHandle()) {
+            h.setUriAllowLocalFile(true);
+            h.connectUri(base + "&tls-verify-peer=false");
+            assertFalse(h.getTlsVerifyPeer());
+            assertTrue(h.getTlsNegotiated());
+            roundTrip(h);
         }
     }
 

@@ -71,9 +71,17 @@ public final class MoreServers {
      */
     public static Servers.Running nbdServer(Path dir, Map<String, Map<String, String>> exports)
             throws IOException, InterruptedException {
+        return nbdServer(dir, Map.of(), exports);
+    }
+
+    /** As {@link #nbdServer(Path, Map)}, with more {@code [generic]} options (TLS files, for one). */
+    public static Servers.Running nbdServer(Path dir, Map<String, String> generic,
+                                            Map<String, Map<String, String>> exports)
+            throws IOException, InterruptedException {
         int port = Servers.freePort();
         StringBuilder conf = new StringBuilder("[generic]\nport = " + port + "\nlistenaddr = 127.0.0.1\n"
                 + "allowlist = true\n");
+        generic.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));
         exports.forEach((name, options) -> {
             conf.append('[').append(name).append("]\n");
             options.forEach((k, v) -> conf.append(k).append(" = ").append(v).append('\n'));

@@ -75,8 +75,8 @@ public final class Command {
         return c;
     }
 
-    /** Back to the pool, holding on to nothing of the caller's. */
-    public void recycle() {
+    /** Drops the caller's buffers and callbacks: a completed command is only ever asked for its status. */
+    void release() {
         buffer = null;
         chunkCallback = null;
         extentCallback = null;
@@ -84,6 +84,11 @@ public final class Command {
         payload = null;
         completion = null;
         future = null;
+    }
+
+    /** Back to the pool, holding on to nothing of the caller's. */
+    public void recycle() {
+        release();
         sync = false;
         method = null;
         cookie = 0;

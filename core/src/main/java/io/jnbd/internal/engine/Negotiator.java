@@ -205,9 +205,7 @@ public final class Negotiator {
 
     /** NBD_OPT_EXTENDED_HEADERS; true if the server agreed. */
     public boolean extendedHeaders() throws NbdError {
-        if (result.extendedHeaders) {
-            return true;
-        }
+        // Sent even when already negotiated, as libnbd does: the server's answer says whether the repeat was welcome.
         OptionReply r = simpleOption(Nbd.OPT_EXTENDED_HEADERS);
         if (r.type() == Nbd.REP_ACK) {
             result.extendedHeaders = true;
@@ -219,9 +217,7 @@ public final class Negotiator {
 
     /** NBD_OPT_STRUCTURED_REPLY; true if the server agreed. */
     public boolean structuredReply() throws NbdError {
-        if (result.structuredReplies) {
-            return true;
-        }
+        // Sent even when already negotiated, as libnbd does: the server's answer says whether the repeat was welcome.
         OptionReply r = simpleOption(Nbd.OPT_STRUCTURED_REPLY);
         if (r.type() == Nbd.REP_ACK) {
             result.structuredReplies = true;

@@ -604,6 +604,8 @@ public final class Transmission {
             }
         }
         if (!retired) {
+            // Waiting to be retired, it keeps its status only: the caller's callbacks and buffers may go.
+            c.release();
             synchronized (this) {
                 completed.put(c.cookie, c);
             }
