@@ -2422,7 +2422,9 @@ public final class NbdHandle implements AutoCloseable {
 
     /**
      * Sends NBD_CMD_DISC and waits until the server closes the connection.
-     * Commands in flight complete first. While negotiating, it is {@link #optAbort()}.
+     * Commands in flight complete first. Permitted only once
+     * connected, as shared/libnbd-api.tsv says (libnbd 1.22 also takes it while
+     * negotiating, as {@link #optAbort()}).
      */
     public void shutdown() {
         shutdown(0);
@@ -2433,11 +2435,6 @@ public final class NbdHandle implements AutoCloseable {
         require(m);
         if ((flags & ~Shutdown.MASK) != 0) {
             throw error(m, "invalid value for flag: 0x" + Integer.toHexString(flags), Errno.EINVAL);
-        }
-        if (aioIsNegotiating()) {
-            // As libnbd: opt mode ends gracefully, with NBD_OPT_ABORT.
-            optAbort();
-            return;
         }
         Transmission t = transmission;
         if (!t.discSent()) {
