@@ -1,6 +1,5 @@
 package io.jnbd.server.internal;
 
-import io.jnbd.server.Backend;
 import io.jnbd.server.BackendException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +17,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * hold its monitor, and a page leaves the map only under its monitor, marked
  * dead so that a writer that looked it up just before retries.
  */
-public final class MemoryBackend implements Backend, SliceSource {
+public final class MemoryBackend extends SizedBackend implements SliceSource {
     static final int PAGE_SHIFT = 16;
     static final int PAGE_SIZE = 1 << PAGE_SHIFT;
 
@@ -42,19 +41,10 @@ public final class MemoryBackend implements Backend, SliceSource {
         }
     }
 
-    private final long size;
     private final ConcurrentSkipListMap<Long, Page> pages = new ConcurrentSkipListMap<>();
 
     public MemoryBackend(long size) {
-        if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size);
-        }
-        this.size = size;
-    }
-
-    @Override
-    public long size() {
-        return size;
+        super(size);
     }
 
     /** Bytes of memory the written pages hold. */

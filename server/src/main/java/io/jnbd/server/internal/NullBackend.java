@@ -1,23 +1,13 @@
 package io.jnbd.server.internal;
 
-import io.jnbd.server.Backend;
 import java.nio.ByteBuffer;
 import java.util.List;
 
 /** nbdkit's null plugin: every byte reads as zero, writes vanish, all of it is a hole. */
-public final class NullBackend implements Backend, SliceSource {
-    private final long size;
+public final class NullBackend extends SizedBackend implements SliceSource {
 
     public NullBackend(long size) {
-        if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size);
-        }
-        this.size = size;
-    }
-
-    @Override
-    public long size() {
-        return size;
+        super(size);
     }
 
     @Override

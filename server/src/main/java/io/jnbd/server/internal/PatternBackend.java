@@ -1,28 +1,18 @@
 package io.jnbd.server.internal;
 
-import io.jnbd.server.Backend;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /** nbdkit's pattern plugin: read-only, each 8-byte big-endian word holds its own offset. */
-public final class PatternBackend implements Backend {
+public final class PatternBackend extends SizedBackend {
     private static final ValueLayout.OfLong WORD =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
-    private final long size;
 
     public PatternBackend(long size) {
-        if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size);
-        }
-        this.size = size;
-    }
-
-    @Override
-    public long size() {
-        return size;
+        super(size);
     }
 
     @Override
