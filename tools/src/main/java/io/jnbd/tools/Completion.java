@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
  * {@code jnbd} command, made by picocli from the command model at run time,
  * so every registered subcommand and option is in it.
  */
-@Command(name = "completion", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "completion", addMethodSubcommands = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Print a bash completion script for jnbd, its subcommands and their options.",
                 "Use it with:  source <(jnbd completion)",
                 "or save it as ~/.local/share/bash-completion/completions/jnbd."})

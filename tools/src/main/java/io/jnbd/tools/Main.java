@@ -14,8 +14,11 @@ import picocli.CommandLine.Command;
  *
  * <p>{@link #run(Console, String...)} runs a tool in-process (the tests do);
  * {@link #main(String[])} runs it on the process's streams and exits with its status.
+ *
+ * <p>Every tool's {@code @Command} says {@code addMethodSubcommands = false}: none has
+ * method subcommands, and looking for them parses the annotations of every method at start-up.
  */
-@Command(name = "jnbd", mixinStandardHelpOptions = true,
+@Command(name = "jnbd", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "NBD client tools (the jnbd counterparts of libnbd's nbdinfo, nbdcopy, nbddump, nbdsh).")
 public final class Main implements Runnable {

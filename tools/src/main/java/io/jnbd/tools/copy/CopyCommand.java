@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code jnbd copy}: libnbd 1.22's nbdcopy(1). */
-@Command(name = "copy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "copy", addMethodSubcommands = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         sortOptions = false,
         description = {"Copy to and from an NBD server (the jnbd counterpart of libnbd's nbdcopy).", "",
             "SOURCE, DESTINATION := - | FILE | DEVICE | NBD-URI | [ CMD ARGS ... ]",

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code jnbd dump}: the counterpart of libnbd's nbddump(1), a hexdump of an export. */
-@Command(name = "dump", versionProvider = Main.Version.class, sortOptions = false,
+@Command(name = "dump", addMethodSubcommands = false, versionProvider = Main.Version.class, sortOptions = false,
         description = "Hexdump the content of a disk over NBD.",
         footer = {"%nNBD is an NBD URI, or [ CMD ARGS ... ] (also after --): a server run with systemd socket "
                 + "activation.%n", "Examples:", "  jnbd dump nbd://localhost",

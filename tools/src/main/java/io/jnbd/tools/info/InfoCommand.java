@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
  * {@code jnbd info}: nbdinfo(1) of libnbd 1.22, with its options, output
  * (text and JSON, field for field) and exit statuses.
  */
-@Command(name = "info", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "info", addMethodSubcommands = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         sortOptions = false,
         description = {"Display information and metadata about NBD servers and exports (libnbd's nbdinfo).",
             "NBD is an NBD URI or [ CMD ARGS ... ], a server run with systemd socket activation.",

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code jnbd serve}: the embedded server with nbdkit's common flags (shared/CLI.md). */
-@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "serve", addMethodSubcommands = false, mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {
             "Serve a memory, file, null or pattern disk over NBD (the embedded server; nbdkit's common flags).",
             "",

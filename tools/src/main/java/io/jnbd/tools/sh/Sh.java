@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
  * library is imported and {@code h} is a handle; {@code -c} runs Java code,
  * otherwise the jshell tool runs interactively.
  */
-@Command(name = "sh", versionProvider = Main.Version.class, sortOptions = false,
+@Command(name = "sh", addMethodSubcommands = false, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Network Block Device (NBD) shell: JShell with the jnbd library imported and a handle "
                 + "called h.", "Without -c, an interactive shell."},
         footer = {"%nOptions are carried out in command-line order: --opt-mode and --base-allocation before -u, "
