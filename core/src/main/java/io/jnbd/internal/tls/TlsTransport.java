@@ -39,7 +39,7 @@ public final class TlsTransport implements Transport {
     /** Records encrypted into one buffer before a write to the inner transport. */
     private static final int WRITE_RECORDS = 4;
     /** Ciphertext read from the inner transport at a time, in records. */
-    private static final int READ_RECORDS = 4;
+    private static final int READ_RECORDS = 16;
 
     private final Transport inner;
     private final TlsEngine engine;
