@@ -4,6 +4,7 @@ import io.jnbd.NbdHandle;
 import io.jnbd.tools.Argv;
 import io.jnbd.tools.Console;
 import io.jnbd.tools.Main;
+import io.jnbd.tools.OptionLists;
 import io.jnbd.tools.Server;
 import io.jnbd.tools.ToolException;
 import java.io.PrintStream;
@@ -16,7 +17,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -91,11 +92,8 @@ public final class CopyCommand implements Callable<Integer>, Main.Verbose {
     @Option(names = {"-v", "--verbose"}, description = "Print what is copied how, and libnbd debug messages.")
     boolean verbose;
 
-    @Option(names = "--long-options", hidden = true)
-    boolean longOptions;
-
-    @Option(names = "--short-options", hidden = true)
-    boolean shortOptions;
+    @Mixin
+    OptionLists optionLists;
 
     @Parameters(arity = "0..*", paramLabel = "SOURCE DESTINATION", description = "What to copy, and where.")
     List<String> positional = new ArrayList<>();
@@ -126,8 +124,7 @@ public final class CopyCommand implements Callable<Integer>, Main.Verbose {
 
     @Override
     public Integer call() {
-        if (longOptions || shortOptions) {
-            listOptions();
+        if (optionLists.print(console.out())) {
             return 0;
         }
         int nConnections = parseCount("--connections", connections, 4, false);
@@ -283,22 +280,6 @@ public final class CopyCommand implements Callable<Integer>, Main.Verbose {
 
     private String name() {
         return spec.qualifiedName(" ");
-    }
-
-    /** nbdcopy's --long-options and --short-options: the option names, one a line, for shell completion. */
-    private void listOptions() {
-        List<String> names = new ArrayList<>();
-        for (OptionSpec o : spec.options()) {
-            if (o.hidden()) {
-                continue;
-            }
-            for (String n : o.names()) {
-                if (longOptions ? n.startsWith("--") : n.length() == 2) {
-                    names.add(n);
-                }
-            }
-        }
-        names.forEach(console.out()::println);
     }
 
     private ToolException usage(String message) {

@@ -5,6 +5,7 @@ import io.jnbd.NbdHandle;
 import io.jnbd.tools.Argv;
 import io.jnbd.tools.Console;
 import io.jnbd.tools.Main;
+import io.jnbd.tools.OptionLists;
 import io.jnbd.tools.Server;
 import io.jnbd.tools.ToolException;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -71,11 +73,8 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
     @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.")
     boolean verbose;
 
-    @Option(names = "--long-options", hidden = true)
-    boolean longOptions;
-
-    @Option(names = "--short-options", hidden = true)
-    boolean shortOptions;
+    @Mixin
+    OptionLists optionLists;
 
     @Parameters(paramLabel = "NBD", arity = "0..*", description = "NBD-URI | [ CMD ARGS ... ]")
     List<String> words = new ArrayList<>();
@@ -136,11 +135,7 @@ public final class InfoCommand implements Callable<Integer>, Main.Verbose {
 
     @Override
     public Integer call() {
-        if (longOptions || shortOptions) {
-            spec.options().stream().flatMap(o -> List.of(o.names()).stream())
-                    .filter(n -> longOptions ? n.startsWith("--") : !n.startsWith("--"))
-                    .filter(n -> !n.equals("--long-options") && !n.equals("--short-options"))
-                    .forEach(console.out()::println);
+        if (optionLists.print(console.out())) {
             return 0;
         }
         Server server = server();
