@@ -60,6 +60,9 @@ final class NbdEndpoint extends Endpoint {
                 h.addMetaContext(BASE_ALLOCATION);
             }
             h.setUriAllowLocalFile(true); // ?tls-psk-file= in the URI
+            // A failed read fails the copy before its buffer is written anywhere, so the
+            // buffer need not be zeroed first (a memset of every request: a tenth of a reader's CPU).
+            h.setPreadInitialize(false);
             server.connect(h, true);
         } catch (NbdException e) {
             throw new ToolException(1, name + ": " + e.getMessage(), e);
