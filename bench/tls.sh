@@ -99,8 +99,8 @@ section=$work/tls.md
   echo "One connection, $requests × 256 KiB requests in flight, from \`nbdkit --tls=require --filter=noextents null $size\`"
   echo "over nbds+unix; jnbd's first pass (JIT warm-up included) against nbdcopy's whole process; medians."
   echo "jnbd's JVM starts from an AOT cache trained by a 1 GiB read over X.509 (BENCH_AOT=0: none)."
-  echo "\\`jnbd copy\\` is the tool (./jnbd, its own AOT cache), timed as a process like nbdcopy, same options:"
-  echo "\\`--no-extents -S 0 --connections=1 --threads=1 --requests=$requests --request-size=$request_size URI null:\\`."
+  echo "\`jnbd copy\` is the tool (./jnbd, its own AOT cache), timed as a process like nbdcopy, same options:"
+  echo "\`--no-extents -S 0 --connections=1 --threads=1 --requests=$requests --request-size=$request_size URI null:\`."
   echo
   echo "| credentials | jnbd GB/s | jnbd second pass GB/s | jnbd copy GB/s | nbdcopy GB/s | jnbd / nbdcopy | jnbd copy / nbdcopy | target | met |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
