@@ -25,6 +25,14 @@ public final class ChannelTransport implements Transport {
 
     @Override
     public void write(ByteBuffer... srcs) throws IOException {
+        if (srcs.length == 1) {
+            // Most writes are one request header: write(2), not the gathering path's writev and iovec set-up.
+            ByteBuffer src = srcs[0];
+            while (src.hasRemaining()) {
+                channel.write(src);
+            }
+            return;
+        }
         long remaining = 0;
         for (ByteBuffer b : srcs) {
             remaining += b.remaining();
