@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
  * {@link #main(String[])} runs it on the process's streams and exits with its status.
  *
  * <p>Every tool's {@code @Command} says {@code addMethodSubcommands = false}: none has
- * method subcommands, and looking for them parses the annotations of every method at start-up.
+ * method subcommands, and looking for them parses the annotations of each of the class's methods at start-up.
  */
 @Command(name = "jnbd", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
