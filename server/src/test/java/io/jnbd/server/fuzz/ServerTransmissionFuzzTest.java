@@ -15,6 +15,7 @@ import io.jnbd.server.internal.Limits;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -27,7 +28,9 @@ import java.util.Set;
  * (out of range, misaligned, a write to a read-only export, unknown command
  * or flag) never gets a success, and no request gets EIO, which would mean
  * that it reached the disk unchecked. The replies are checked as the server
- * writes them, so read data is never held.
+ * writes them, so read data is never held: it is compared with a copy of
+ * the disk that the successful writes, trims and zeroes kept up to date,
+ * and so are the extents that block status says read as zeroes.
  */
 class ServerTransmissionFuzzTest {
     static final long SIZE = 1 << 20;
@@ -35,8 +38,8 @@ class ServerTransmissionFuzzTest {
     /** The errors a request may earn before it reaches the disk. */
     private static final Set<Integer> ERRNOS = Set.of(Nbd.EPERM, Nbd.EINVAL, Nbd.ENOSPC, Nbd.EOVERFLOW);
 
-    /** One whole request, as the client sent it. */
-    record Request(int flags, int type, long cookie, long offset, long length) {
+    /** One whole request, as the client sent it, with its payload if it has one. */
+    record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload) {
         String what() {
             return Nbd.commandName(type) + " (cookie " + cookie + ")";
         }
@@ -101,8 +104,9 @@ class ServerTransmissionFuzzTest {
             if (payload && length > in.remaining()) {
                 break;
             }
+            ByteBuffer data = payload ? in.slice(in.position(), (int) length) : null;
             in.position(in.position() + (payload ? (int) length : 0));
-            requests.add(new Request(flags, type, cookie, offset, length));
+            requests.add(new Request(flags, type, cookie, offset, length, data));
         }
         return Ending.END_OF_INPUT;
     }
@@ -122,12 +126,16 @@ class ServerTransmissionFuzzTest {
         private final List<Request> requests;
         private int answered;
         final List<Integer> errnos = new ArrayList<>();
+        /** What the disk should hold: trims and zeroes both leave zeroes on a memory disk. */
+        private final byte[] disk = new byte[(int) SIZE];
 
         private Stage stage = Stage.MAGIC;
         private byte[] acc = new byte[32];
         private int have;
         private int wanted = 4;
+        /** Read data still to come, and where on the disk it is from. */
         private long skip;
+        private long dataAt;
         private Request request;
         private int magic;
         private int chunkType;
@@ -149,8 +157,11 @@ class ServerTransmissionFuzzTest {
             while (src.hasRemaining()) {
                 if (skip > 0) {
                     int n = (int) Math.min(skip, src.remaining());
+                    int mismatch = src.slice(src.position(), n).mismatch(ByteBuffer.wrap(disk, (int) dataAt, n));
+                    assertEquals(-1, mismatch, "data read at " + (dataAt + mismatch) + " for " + request.what());
                     src.position(src.position() + n);
                     skip -= n;
+                    dataAt += n;
                     if (skip == 0) {
                         next(Stage.MAGIC, 4);
                     }
@@ -196,6 +207,7 @@ class ServerTransmissionFuzzTest {
                 case DATA_OFFSET -> {
                     assertEquals(request.offset(), b.getLong(), "offset of the data for " + request.what());
                     skip = request.length();
+                    dataAt = request.offset();
                     if (skip == 0) {
                         next(Stage.MAGIC, 4);
                     }
@@ -216,6 +228,7 @@ class ServerTransmissionFuzzTest {
                 assertTrue(!data || !structured || request.length() == 0,
                         "a simple reply with data to a structured client's " + request.what());
                 skip = data ? request.length() : 0;
+                dataAt = request.offset();
                 if (skip == 0) {
                     next(Stage.MAGIC, 4);
                 }
@@ -278,6 +291,12 @@ class ServerTransmissionFuzzTest {
                 long state = extended ? b.getLong() : Integer.toUnsignedLong(b.getInt());
                 assertTrue(extent > 0, "an empty extent");
                 assertEquals(0, state & ~3L, "extent flags");
+                if ((state & 2) != 0) {
+                    int from = (int) Math.min(request.offset() + sum, SIZE);
+                    int to = (int) Math.min(request.offset() + sum + extent, SIZE);
+                    int mismatch = ByteBuffer.wrap(disk, from, to - from).mismatch(ByteBuffer.allocate(to - from));
+                    assertEquals(-1, mismatch, "an extent said to read as zeroes has data at " + (from + mismatch));
+                }
                 sum += extent;
             }
             assertTrue(sum <= Math.max(request.length(), 1), "extents of " + sum + " bytes for " + request.what());
@@ -306,6 +325,14 @@ class ServerTransmissionFuzzTest {
             boolean writes = type == Nbd.CMD_WRITE || type == Nbd.CMD_TRIM || type == Nbd.CMD_WRITE_ZEROES;
             assertTrue(!writes || !readOnly, "success for " + what + " on a read-only export");
             assertTrue(type != Nbd.CMD_BLOCK_STATUS || baseAllocation, "block status without base:allocation");
+            int offset = (int) request.offset();
+            int length = (int) request.length();
+            switch (type) {
+                case Nbd.CMD_WRITE -> request.payload().get(0, disk, offset, length);
+                case Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES -> Arrays.fill(disk, offset, offset + length, (byte) 0);
+                default -> {
+                }
+            }
         }
 
         /** Every request read whole was answered, each reply whole. */
