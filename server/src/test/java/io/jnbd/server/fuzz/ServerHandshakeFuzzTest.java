@@ -78,6 +78,10 @@ class ServerHandshakeFuzzTest {
             return;
         }
         for (int count = 0;; count++) {
+            if (count == MAX_OPTIONS) {
+                end(out, outcome, Ending.VIOLATION);
+                return;
+            }
             if (in.remaining() < 16) {
                 end(out, outcome, Ending.END_OF_INPUT);
                 return;
@@ -85,7 +89,7 @@ class ServerHandshakeFuzzTest {
             long magic = in.getLong();
             int option = in.getInt();
             long length = Integer.toUnsignedLong(in.getInt());
-            if (count == MAX_OPTIONS || magic != Nbd.IHAVEOPT || length > MAX_OPTION_LENGTH) {
+            if (magic != Nbd.IHAVEOPT || length > MAX_OPTION_LENGTH) {
                 end(out, outcome, Ending.VIOLATION);
                 return;
             }

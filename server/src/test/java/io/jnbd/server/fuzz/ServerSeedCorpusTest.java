@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.jnbd.internal.protocol.Nbd;
+import io.jnbd.server.internal.FuzzAccess.Ending;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
@@ -43,6 +45,20 @@ class ServerSeedCorpusTest {
         for (ServerSeedCorpus.Seed s : ServerSeedCorpus.all()) {
             assertTrue(s.check().holds(s.bytes()), s.path() + " no longer does what it was written for");
         }
+    }
+
+    /**
+     * The limit on options per connection, which only an input of 64 KiB
+     * reaches: as a seed, it would make libFuzzer try inputs that long.
+     */
+    @Test
+    void theServerHangsUpAfter4096Options() throws IOException {
+        ClientBytes client = new ClientBytes().u8(0).u32(Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES);
+        for (int i = 0; i < 4096; i++) {
+            client.option(99);
+        }
+        client.infoOrGo(Nbd.OPT_GO, "fuzz");
+        assertEquals(Ending.VIOLATION, ServerHandshakeFuzzTest.run(client.toByteArray()).ending());
     }
 
     /** Jazzer fuzzes one target per JVM, and fuzz/run.sh gives each class a JVM of its own. */
