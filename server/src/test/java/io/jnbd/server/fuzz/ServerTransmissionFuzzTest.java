@@ -115,6 +115,7 @@ class ServerTransmissionFuzzTest {
     private static final class Replies implements ClientTransport.Sink {
         /** The longest reply payload held: a block status reply of 65536 extended descriptors. */
         private static final int MAX_KEPT = 8 + 16 * 65536;
+        private static final byte[] ZEROES = new byte[(int) SIZE];
 
         private enum Stage { MAGIC, HEADER, DATA_OFFSET, PAYLOAD }
 
@@ -294,7 +295,7 @@ class ServerTransmissionFuzzTest {
                 if ((state & 2) != 0) {
                     int from = (int) Math.min(request.offset() + sum, SIZE);
                     int to = (int) Math.min(request.offset() + sum + extent, SIZE);
-                    int mismatch = ByteBuffer.wrap(disk, from, to - from).mismatch(ByteBuffer.allocate(to - from));
+                    int mismatch = ByteBuffer.wrap(disk, from, to - from).mismatch(ByteBuffer.wrap(ZEROES, 0, to - from));
                     assertEquals(-1, mismatch, "an extent said to read as zeroes has data at " + (from + mismatch));
                 }
                 sum += extent;
