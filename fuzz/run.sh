@@ -63,10 +63,11 @@ for m in "${modules[@]}"; do
     mkdir -p "$m/target/fuzz"
 done
 
-# A heap this small turns an allocation sized by what a server claims into an
-# OutOfMemoryError, which Jazzer reports with the stack that allocated; the
-# bounds the decoders promise (16 MiB per option reply or block status chunk)
-# fit easily. The JUnit integration has no setting for libFuzzer's flags: it
+# A heap this small turns an allocation sized by what a server (or, for the
+# server's targets, a client) claims into an OutOfMemoryError, which Jazzer
+# reports with the stack that allocated; the bounds the decoders promise (16 MiB
+# per option reply or block status chunk; the server's 1 MiB per option and
+# 32 MiB per request payload) fit easily. The JUnit integration has no setting for libFuzzer's flags: it
 # appends those given as jazzer.internal.arg.N (argument 0 is a program name)
 # after its own. -rss_limit_mb, which it turns off, catches memory outside the
 # heap (leaked reader threads); -timeout catches an input that never finishes
