@@ -106,8 +106,9 @@ final class ServerSeedCorpus {
                 .request(false, 0, Nbd.CMD_READ, 5, 0, 0)
                 .request(false, CmdFlag.NO_HOLE, Nbd.CMD_WRITE_ZEROES, 6, 0, 4096)
                 .request(false, CmdFlag.REQ_ONE, Nbd.CMD_READ, 7, 0, 4096)
-                .request(false, 0, Nbd.CMD_DISC, 8, 0, 0)
-                .toByteArray(), transmission(Ending.DONE, 0, 0, 0, 0, 0, 0, Nbd.EINVAL)));
+                .request(false, CmdFlag.REQ_ONE, Nbd.CMD_BLOCK_STATUS, 8, SIZE, 0)
+                .request(false, 0, Nbd.CMD_DISC, 9, 0, 0)
+                .toByteArray(), transmission(Ending.DONE, 0, 0, 0, 0, 0, 0, Nbd.EINVAL, Nbd.EINVAL)));
         seeds.add(new Seed(c, "requests", "extended", new ClientBytes().u8(2 | 4)
                 .request(true, CmdFlag.PAYLOAD_LEN, Nbd.CMD_WRITE, 1, 0, 4096).bytes(block)
                 .request(true, 0, Nbd.CMD_WRITE, 2, 4096, 4096).bytes(block)
