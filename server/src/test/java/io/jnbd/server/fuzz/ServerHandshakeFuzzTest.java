@@ -15,6 +15,7 @@ import io.jnbd.server.internal.Limits;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -26,12 +27,17 @@ import java.util.Set;
  * violation); its replies, read back alongside the options that caused
  * them, must be well-formed: one group per option, each ending in an ACK or
  * an error, every reply of a type and size the spec allows for that option.
+ * What it negotiated must follow from the options it acknowledged: the
+ * export NBD_OPT_GO or NBD_OPT_EXPORT_NAME named, structured replies and
+ * extended headers, and base:allocation if the last NBD_OPT_SET_META_CONTEXT
+ * selected it for that export.
  */
 class ServerHandshakeFuzzTest {
     static final long SIZE = 1 << 20;
     /** Options the server answers before it hangs up on a client that never picks an export. */
     private static final int MAX_OPTIONS = 4096;
     private static final int MAX_OPTION_LENGTH = 1 << 20;
+    private static final String BASE_ALLOCATION = "base:allocation";
     private static final Set<Integer> ERRORS = Set.of(Nbd.REP_ERR_UNSUP, Nbd.REP_ERR_INVALID,
             Nbd.REP_ERR_TLS_REQD, Nbd.REP_ERR_UNKNOWN, Nbd.REP_ERR_EXT_HEADER_REQD);
 
@@ -77,6 +83,9 @@ class ServerHandshakeFuzzTest {
             end(out, outcome, Ending.VIOLATION);
             return;
         }
+        boolean structured = false;
+        boolean extended = false;
+        String selected = null;
         for (int count = 0;; count++) {
             if (count == MAX_OPTIONS) {
                 end(out, outcome, Ending.VIOLATION);
@@ -97,6 +106,7 @@ class ServerHandshakeFuzzTest {
                 end(out, outcome, Ending.END_OF_INPUT);
                 return;
             }
+            ByteBuffer payload = in.slice(in.position(), (int) length);
             in.position(in.position() + (int) length);
             String what = Nbd.optionName(option) + " (option " + (count + 1) + ")";
             if (option == Nbd.OPT_EXPORT_NAME) {
@@ -106,22 +116,52 @@ class ServerHandshakeFuzzTest {
                     assertEquals((clientFlags & Nbd.FLAG_NO_ZEROES) != 0 ? 10 : 134, out.remaining(),
                             "reply to " + what);
                     assertEquals(SIZE, out.getLong(), "export size");
-                    assertEquals(Ending.DONE, outcome.ending(), "ending after " + what);
+                    String export = resolve(StandardCharsets.UTF_8.decode(payload).toString());
+                    assertEquals(new Outcome(Ending.DONE, export, structured, extended,
+                            structured && export.equals(selected)), outcome, "what " + what + " negotiated");
                     checkExport(outcome, exports);
                 }
                 return;
             }
-            int last = replies(option, out, what);
-            if (last == Nbd.REP_ACK && option == Nbd.OPT_ABORT) {
+            Answer answer = replies(option, out, what);
+            boolean ack = answer.last() == Nbd.REP_ACK;
+            if (ack && option == Nbd.OPT_ABORT) {
                 end(out, outcome, Ending.ABORTED);
                 return;
             }
-            if (last == Nbd.REP_ACK && option == Nbd.OPT_GO) {
+            if (ack && option == Nbd.OPT_GO) {
                 end(out, outcome, Ending.DONE);
+                String export = resolve(name(payload));
+                assertEquals(new Outcome(Ending.DONE, export, structured, extended,
+                        structured && export.equals(selected)), outcome, "what " + what + " negotiated");
                 checkExport(outcome, exports);
                 return;
             }
+            switch (option) {
+                case Nbd.OPT_STRUCTURED_REPLY -> structured |= ack;
+                case Nbd.OPT_EXTENDED_HEADERS -> {
+                    extended |= ack;
+                    structured |= ack;
+                }
+                case Nbd.OPT_SET_META_CONTEXT -> selected = ack && answer.metaContext() ? resolve(name(payload)) : null;
+                default -> {
+                }
+            }
         }
+    }
+
+    /** The name at the start of an option's payload, after its length. */
+    private static String name(ByteBuffer payload) {
+        return StandardCharsets.UTF_8.decode(payload.slice(4, payload.getInt(0))).toString();
+    }
+
+    /** The empty name is the default export, the first. */
+    private static String resolve(String name) {
+        return name.isEmpty() ? "fuzz" : name;
+    }
+
+    /** How the replies to one option ended, and whether they selected or listed a meta context. */
+    private record Answer(int last, boolean metaContext) {
     }
 
     private static void end(ByteBuffer out, Outcome outcome, Ending expected) {
@@ -135,9 +175,10 @@ class ServerHandshakeFuzzTest {
         assertTrue(outcome.structured() || !outcome.baseAllocation(), "base:allocation without structured replies");
     }
 
-    /** Reads the replies to one option, up to its ACK or error; returns that final type. */
-    private static int replies(int option, ByteBuffer out, String what) {
+    /** Reads the replies to one option, up to its ACK or error. */
+    private static Answer replies(int option, ByteBuffer out, String what) {
         boolean export = false;
+        boolean metaContext = false;
         while (true) {
             assertTrue(out.remaining() >= 20, "no complete reply to " + what);
             assertEquals(Nbd.REPLY_MAGIC_OPT, out.getLong(), "reply magic for " + what);
@@ -151,7 +192,7 @@ class ServerHandshakeFuzzTest {
                 case Nbd.REP_ACK -> {
                     assertEquals(0, length, "NBD_REP_ACK with a payload for " + what);
                     assertTrue(option != Nbd.OPT_GO || export, "NBD_OPT_GO succeeded without NBD_INFO_EXPORT");
-                    return type;
+                    return new Answer(type, metaContext);
                 }
                 case Nbd.REP_SERVER -> {
                     assertEquals(Nbd.OPT_LIST, option, "NBD_REP_SERVER for " + what);
@@ -182,12 +223,14 @@ class ServerHandshakeFuzzTest {
                 case Nbd.REP_META_CONTEXT -> {
                     assertTrue(option == Nbd.OPT_LIST_META_CONTEXT || option == Nbd.OPT_SET_META_CONTEXT,
                             "NBD_REP_META_CONTEXT for " + what);
-                    assertTrue(length > 4 && length <= 4 + Nbd.MAX_STRING, "NBD_REP_META_CONTEXT length " + length);
+                    assertEquals(option == Nbd.OPT_SET_META_CONTEXT ? 1 : 0, payload.getInt(), "meta context id");
+                    assertEquals(BASE_ALLOCATION, StandardCharsets.UTF_8.decode(payload).toString(), "meta context");
+                    metaContext = true;
                 }
                 default -> {
                     assertTrue(ERRORS.contains(type), "reply type 0x" + Integer.toHexString(type) + " to " + what);
                     assertTrue(length <= Nbd.MAX_STRING, "error message of " + length + " bytes");
-                    return type;
+                    return new Answer(type, false);
                 }
             }
         }
