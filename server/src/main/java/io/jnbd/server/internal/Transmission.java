@@ -184,7 +184,8 @@ final class Transmission {
         if (type == Nbd.CMD_READ && length > limits.maximum()) {
             return (flags & CmdFlag.DF) != 0 ? Nbd.EOVERFLOW : Nbd.EINVAL;
         }
-        if (type == Nbd.CMD_BLOCK_STATUS && !session.baseAllocation()) {
+        if (type == Nbd.CMD_BLOCK_STATUS && (!session.baseAllocation() || length == 0)) {
+            // Length 0 as qemu-nbd: no extent (they are never empty) fits in it, and one may not reach past it.
             return Nbd.EINVAL;
         }
         return 0;
@@ -302,13 +303,12 @@ final class Transmission {
 
         private void blockStatus(long cookie, long offset, long length, boolean one) throws IOException {
             Extents extents = new Extents(length, one ? 1 : MAX_EXTENTS);
-            if (length > 0 && !call(cookie, offset, Nbd.CMD_BLOCK_STATUS,
-                    () -> backend.extents(offset, length, extents))) {
+            if (!call(cookie, offset, Nbd.CMD_BLOCK_STATUS, () -> backend.extents(offset, length, extents))) {
                 return;
             }
             if (extents.count == 0) {
-                // Zero length, or a backend that said nothing: one extent, "data", is always true.
-                extents.extent(Math.max(length, 1), 0);
+                // A backend that said nothing: one extent, "data", is always true.
+                extents.extent(length, 0);
             }
             int n = extents.count;
             boolean extended = session.extended();
