@@ -41,18 +41,6 @@ final class SeedCorpus {
     private static final int FLUSH = 3;
     private static final int DONE = Nbd.REPLY_FLAG_DONE;
 
-    /** Whether a seed does what it was written for. */
-    interface Check {
-        boolean holds(byte[] data) throws Throwable;
-    }
-
-    /** One seed file: {@code <target>Inputs/<method>/<name>}. */
-    record Seed(Class<?> target, String method, String name, byte[] bytes, Check check) {
-        String path() {
-            return target.getSimpleName() + "Inputs/" + method + "/" + name;
-        }
-    }
-
     private SeedCorpus() {
     }
 
@@ -68,7 +56,7 @@ final class SeedCorpus {
 
     private static void optionReplies(List<Seed> seeds) {
         Class<?> c = OptionReplyHeaderFuzzTest.class;
-        Check header = OptionReplyHeaderFuzzTest::decode;
+        Seed.Check header = OptionReplyHeaderFuzzTest::decode;
         seeds.add(new Seed(c, "header", "ack", new ServerBytes().u8(Nbd.OPT_STRUCTURED_REPLY)
                 .ack(Nbd.OPT_STRUCTURED_REPLY).toByteArray(), header));
         seeds.add(new Seed(c, "header", "server", new ServerBytes().u8(Nbd.OPT_LIST)
@@ -81,7 +69,7 @@ final class SeedCorpus {
                 .optionError(Nbd.OPT_GO, Nbd.REP_ERR_UNKNOWN, "no such export").toByteArray(), header));
 
         c = ServerReplyFuzzTest.class;
-        Check server = ServerReplyFuzzTest::decode;
+        Seed.Check server = ServerReplyFuzzTest::decode;
         seeds.add(new Seed(c, "payload", "name-and-description", serverPayload("fuzz", "a disk for fuzzing"),
                 server));
         seeds.add(new Seed(c, "payload", "empty", serverPayload("", ""), server));
@@ -89,12 +77,12 @@ final class SeedCorpus {
                 "d".repeat(Nbd.MAX_STRING)), server));
 
         c = MetaContextReplyFuzzTest.class;
-        Check meta = MetaContextReplyFuzzTest::decode;
+        Seed.Check meta = MetaContextReplyFuzzTest::decode;
         seeds.add(new Seed(c, "payload", "base-allocation", metaContextPayload(1, "base:allocation"), meta));
         seeds.add(new Seed(c, "payload", "dirty-bitmap", metaContextPayload(7, "qemu:dirty-bitmap:bitmap0"), meta));
 
         c = InfoReplyFuzzTest.class;
-        Check info = InfoReplyFuzzTest::decode;
+        Seed.Check info = InfoReplyFuzzTest::decode;
         seeds.add(new Seed(c, "payload", "export", infoExport(EXPORT_SIZE, EXPORT_FLAGS), info));
         seeds.add(new Seed(c, "payload", "name", infoString(Nbd.INFO_NAME, "fuzz"), info));
         seeds.add(new Seed(c, "payload", "description", infoString(Nbd.INFO_DESCRIPTION, "a disk for fuzzing"),
@@ -107,7 +95,7 @@ final class SeedCorpus {
     /** Mode byte: bit 0 structured replies, bit 1 extended headers. */
     private static void replyHeaders(List<Seed> seeds) {
         Class<?> c = ReplyHeaderFuzzTest.class;
-        Check check = ReplyHeaderFuzzTest::decode;
+        Seed.Check check = ReplyHeaderFuzzTest::decode;
         seeds.add(new Seed(c, "header", "simple", new ServerBytes().u8(0).simpleReply(0, READ, new byte[0])
                 .toByteArray(), check));
         seeds.add(new Seed(c, "header", "simple-error", new ServerBytes().u8(1).simpleReply(Nbd.EIO, FLUSH,
@@ -125,7 +113,7 @@ final class SeedCorpus {
      */
     private static void blockStatusChunks(List<Seed> seeds) {
         Class<?> c = BlockStatusChunkFuzzTest.class;
-        Check check = BlockStatusChunkFuzzTest::decode;
+        Seed.Check check = BlockStatusChunkFuzzTest::decode;
         long far = 1L << 50;
         seeds.add(new Seed(c, "chunk", "compact", chunk(0, far, blockStatus(CONTEXT_ID, 4096, 0, 1 << 20, 3)), check));
         seeds.add(new Seed(c, "chunk", "compact-past-the-end", chunk(0, 8192,
@@ -141,7 +129,7 @@ final class SeedCorpus {
     /** Mode byte: bit 0 the server's bytes arrive 7 at a time. */
     private static void handshakes(List<Seed> seeds) {
         Class<?> c = HandshakeFuzzTest.class;
-        Check ready = data -> HandshakeFuzzTest.run(data) == HandshakeFuzzTest.Outcome.READY;
+        Seed.Check ready = data -> HandshakeFuzzTest.run(data) == HandshakeFuzzTest.Outcome.READY;
         seeds.add(new Seed(c, "handshake", "extended-headers", optHaggling(0, true), ready));
         seeds.add(new Seed(c, "handshake", "structured-replies", optHaggling(0, false), ready));
         seeds.add(new Seed(c, "handshake", "extended-headers-in-pieces", optHaggling(1, true), ready));
@@ -252,7 +240,7 @@ final class SeedCorpus {
     }
 
     /** The three commands end with these errnos, and the connection stays up until the client closes it. */
-    private static Check outcome(int read, int blockStatus, int flush) {
+    private static Seed.Check outcome(int read, int blockStatus, int flush) {
         return data -> new TransmissionFuzzTest.Outcome(read, blockStatus, flush, null)
                 .equals(TransmissionFuzzTest.run(data));
     }

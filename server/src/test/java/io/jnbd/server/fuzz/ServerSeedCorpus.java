@@ -3,6 +3,7 @@ package io.jnbd.server.fuzz;
 import static io.jnbd.server.fuzz.ServerHandshakeFuzzTest.SIZE;
 
 import io.jnbd.CmdFlag;
+import io.jnbd.fuzz.Seed;
 import io.jnbd.internal.protocol.Nbd;
 import io.jnbd.server.internal.FuzzAccess.Ending;
 import io.jnbd.server.internal.FuzzAccess.Outcome;
@@ -19,18 +20,6 @@ import java.util.List;
  */
 final class ServerSeedCorpus {
     private static final int BOTH_FLAGS = Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES;
-
-    /** Whether a seed does what it was written for. */
-    interface Check {
-        boolean holds(byte[] data) throws Exception;
-    }
-
-    /** One seed file: {@code <target>Inputs/<method>/<name>}. */
-    record Seed(Class<?> target, String method, String name, byte[] bytes, Check check) {
-        String path() {
-            return target.getSimpleName() + "Inputs/" + method + "/" + name;
-        }
-    }
 
     private ServerSeedCorpus() {
     }
@@ -75,7 +64,7 @@ final class ServerSeedCorpus {
                 .toByteArray(), handshake(new Outcome(Ending.VIOLATION, null, false, false, false))));
     }
 
-    private static Check handshake(Outcome expected) {
+    private static Seed.Check handshake(Outcome expected) {
         return data -> expected.equals(ServerHandshakeFuzzTest.run(data));
     }
 
@@ -132,7 +121,7 @@ final class ServerSeedCorpus {
     }
 
     /** The seed ends as intended, its requests answered with these errnos (0: success). */
-    private static Check transmission(Ending ending, int... errnos) {
+    private static Seed.Check transmission(Ending ending, int... errnos) {
         List<Integer> expected = Arrays.stream(errnos).boxed().toList();
         return data -> new ServerTransmissionFuzzTest.Result(ending, expected)
                 .equals(ServerTransmissionFuzzTest.run(data));
