@@ -489,6 +489,17 @@ public final class NbdHandle implements AutoCloseable {
         return handshakeFlags;
     }
 
+    /**
+     * libnbd's nbd_set_pread_initialize: whether a read's buffer is zeroed so
+     * that a failed read, or a server that sends less data than asked for,
+     * never leaves the buffer's old contents behind. On by default. The
+     * outcome is libnbd's, the timing is not: libnbd zeroes the whole buffer
+     * when the read is issued; jnbd zeroes a refused read at once and a sent
+     * one only when its reply does not cover the buffer with data (a failure,
+     * holes, several chunks), so the common read writes the buffer once. Like
+     * libnbd's, the buffer's contents while the read is in flight are
+     * unspecified.
+     */
     public void setPreadInitialize(boolean request) {
         preadInitialize = request;
     }
@@ -2182,20 +2193,27 @@ public final class NbdHandle implements AutoCloseable {
 
     private Command readCmd(String m, String call, ByteBuffer buf, long offset, int flags, ChunkCallback chunk) {
         nonNull(buf, "buf");
-        if (preadInitialize) {
-            zeroFill(buf);
-        }
-        require(call);
-        if (buf.isReadOnly()) {
-            throw error(m, "buffer is read-only", Errno.EINVAL);
-        }
-        checkFlags(m, flags, chunk != null ? CmdFlag.DF : 0);
-        if ((flags & CmdFlag.DF) != 0 && strict(Strict.COMMANDS) && !canDfQuiet()) {
-            throw error(m, "server does not support the DF flag", Errno.EINVAL);
-        }
         long count = buf.remaining();
-        checkRange(m, Nbd.CMD_READ, offset, count, Errno.EINVAL);
-        return Command.of(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
+        try {
+            require(call);
+            if (buf.isReadOnly()) {
+                throw error(m, "buffer is read-only", Errno.EINVAL);
+            }
+            checkFlags(m, flags, chunk != null ? CmdFlag.DF : 0);
+            if ((flags & CmdFlag.DF) != 0 && strict(Strict.COMMANDS) && !canDfQuiet()) {
+                throw error(m, "server does not support the DF flag", Errno.EINVAL);
+            }
+            checkRange(m, Nbd.CMD_READ, offset, count, Errno.EINVAL);
+        } catch (NbdException e) {
+            // As libnbd, which zeroes before any check: a refused read leaves zeroes, not old contents.
+            if (preadInitialize && !buf.isReadOnly()) {
+                Command.zero(buf);
+            }
+            throw e;
+        }
+        Command c = Command.of(Nbd.CMD_READ, flags, offset, count, buf, chunk, null);
+        // Zeroed by the engine only where the server's data does not cover it (see Command.zeroPending).
+        return preadInitialize ? c.initialize() : c;
     }
 
     private Command writeCmd(String m, String call, ByteBuffer buf, long offset, int flags) {
@@ -2314,18 +2332,6 @@ public final class NbdHandle implements AutoCloseable {
         payload.flip();
         checkFlags(m, flags, CmdFlag.REQ_ONE | CmdFlag.PAYLOAD_LEN);
         return blockStatusCommon(m, count, offset, null, flags).extent64(extent64).payload(payload);
-    }
-
-    private static void zeroFill(ByteBuffer buf) {
-        if (buf.isReadOnly()) {
-            return;
-        }
-        if (buf.hasArray()) {
-            java.util.Arrays.fill(buf.array(), buf.arrayOffset() + buf.position(), buf.arrayOffset() + buf.limit(),
-                    (byte) 0);
-        } else {
-            java.lang.foreign.MemorySegment.ofBuffer(buf).fill((byte) 0);
-        }
     }
 
     private boolean canDfQuiet() {

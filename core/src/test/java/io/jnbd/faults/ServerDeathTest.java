@@ -7,6 +7,7 @@ import io.jnbd.testing.ScriptedServer.Replies;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import static io.jnbd.testing.ScriptedServer.CMD_READ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -122,5 +124,66 @@ class ServerDeathTest extends FaultTestBase {
             assertTrue(CONNECTION_LOST.contains(e.getErrno()), e.getErrno() + ": " + e.getMessage());
             assertTrue(h.aioIsDead(), h.connectionState());
         }
+    }
+
+    /**
+     * The connection ends (a request cannot be written) while the reader is
+     * halfway through a read's payload: that read is the reader's to finish,
+     * so its callback runs once, after the last byte landed in the buffer,
+     * and nothing writes into the buffer after the callback has run.
+     */
+    @Test
+    void connectionEndsWhileAReadPayloadArrives() throws Exception {
+        int half = 32 * 1024;
+        CountDownLatch firstHalfSent = new CountDownLatch(1);
+        CountDownLatch flushSubmitted = new CountDownLatch(1);
+        try (ScriptedServer s = ScriptedServer.start(srv -> {
+                srv.handshake(Replies.SIMPLE, 1 << 20);
+                long cookie = srv.readRequest(CMD_READ).cookie();
+                srv.simpleReply(cookie, 0, filled(half));
+                srv.stopReading();
+                firstHalfSent.countDown();
+                flushSubmitted.await();
+                srv.raw(filled(half));
+                srv.flush();
+            });
+             NbdHandle h = newHandle()) {
+            h.connectUnix(s.socket());
+            ByteBuffer buffer = ByteBuffer.allocateDirect(2 * half);
+            List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+            CountDownLatch completed = new CountDownLatch(1);
+            h.aioPread(buffer, 0, error -> {
+                calls.add("error " + error.get() + ", " + countFilled(buffer) + " bytes in the buffer");
+                completed.countDown();
+                return 1;
+            });
+            assertTrue(firstHalfSent.await(2, TimeUnit.SECONDS));
+            // The reader has the first half once the statistics count it; give it time to block on the rest.
+            while (h.statsBytesReceived() < 16 + half) {
+                Thread.sleep(1);
+            }
+            Thread.sleep(100);
+            long flush = h.aioFlush(null);
+            flushSubmitted.countDown();
+            assertThrows(NbdException.class, () -> h.aioCommandCompleted(flush), "flush over a broken pipe");
+            assertTrue(completed.await(2, TimeUnit.SECONDS), "the read never completed");
+            Thread.sleep(100);
+            assertEquals(List.of("error 0, " + 2 * half + " bytes in the buffer"), calls);
+            assertTrue(h.aioIsDead(), h.connectionState());
+        }
+    }
+
+    private static byte[] filled(int n) {
+        byte[] b = new byte[n];
+        java.util.Arrays.fill(b, (byte) 0xAA);
+        return b;
+    }
+
+    private static int countFilled(ByteBuffer b) {
+        int n = 0;
+        for (int i = 0; i < b.capacity(); i++) {
+            n += b.get(i) == (byte) 0xAA ? 1 : 0;
+        }
+        return n;
     }
 }

@@ -55,9 +55,25 @@ class TransmissionFaultsTest extends FaultTestBase {
             });
              NbdHandle h = newHandle()) {
             h.connectUnix(s.socket());
-            NbdException e = fails(() -> h.pread(new byte[COUNT], OFFSET));
+            byte[] buf = stale();
+            NbdException e = fails(() -> h.pread(buf, OFFSET));
             assertError(e, "pread", errno, what);
             assertTrue(h.aioIsDead(), h.connectionState());
+            assertNothingStale(buf);
+        }
+    }
+
+    /** A buffer full of 0x55, which no server here sends: what the caller had in it before a read. */
+    private static byte[] stale() {
+        byte[] b = new byte[COUNT];
+        Arrays.fill(b, (byte) 0x55);
+        return b;
+    }
+
+    /** pread_initialize: whatever the server did, none of the buffer's old contents are left. */
+    private static void assertNothingStale(byte[] buf) {
+        for (int i = 0; i < buf.length; i++) {
+            assertTrue(buf[i] != 0x55, "byte " + i + " of the buffer was left as it was before the read");
         }
     }
 
@@ -209,9 +225,14 @@ class TransmissionFaultsTest extends FaultTestBase {
             });
              NbdHandle h = newHandle()) {
             h.connectUnix(s.socket());
-            NbdException e = fails(() -> h.pread(new byte[COUNT], OFFSET));
+            byte[] first = stale();
+            NbdException e = fails(() -> h.pread(first, OFFSET));
             assertError(e, "pread", EPROTO, "server sent 256 bytes of data for a read of 512");
             assertTrue(h.aioIsReady(), h.connectionState());
+            // As libnbd: the data that came, and zeroes where none did.
+            byte[] halfData = new byte[COUNT];
+            Arrays.fill(halfData, 0, COUNT / 2, (byte) 0xAA);
+            assertArrayEquals(halfData, first);
 
             byte[] buf = new byte[COUNT];
             h.pread(buf, OFFSET);
@@ -242,7 +263,9 @@ class TransmissionFaultsTest extends FaultTestBase {
             NbdException e = fails(() -> h.pread(new byte[COUNT], OFFSET));
             assertError(e, "pread", EPROTO, "simple reply to NBD_CMD_READ");
             assertTrue(h.aioIsReady(), h.connectionState());
-            h.pread(new byte[COUNT], OFFSET);
+            byte[] hole = stale();
+            h.pread(hole, OFFSET);
+            assertArrayEquals(new byte[COUNT], hole);
             h.shutdown();
             assertTrue(h.aioIsClosed(), h.connectionState());
         }

@@ -324,6 +324,17 @@ public final class ScriptedServer implements AutoCloseable {
         out.write(bytes);
     }
 
+    /** Sends what the script wrote so far (half a reply, say) without waiting for the client. */
+    public void flush() throws IOException {
+        out.flush();
+    }
+
+    /** Stops reading from the client: its next write fails with a broken pipe, while replies still flow. */
+    public void stopReading() throws IOException {
+        out.flush();
+        connection.shutdownInput();
+    }
+
     /**
      * Sends what the script wrote so far, then reads exactly {@code n} bytes
      * of whatever the client sends next (the start of a TLS ClientHello, say).

@@ -6,7 +6,9 @@ import io.jnbd.ErrorHolder;
 import io.jnbd.Extent64Callback;
 import io.jnbd.ExtentCallback;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -55,8 +57,17 @@ public final class Command {
     int error;
     /** Why the command failed, when jnbd rather than the server's errno says more. */
     String errorMessage;
+    /**
+     * A read whose buffer libnbd's pread_initialize wants zeroed and that is
+     * not yet: jnbd zeroes at the first reply chunk that leaves part of the
+     * buffer uncovered, or at completion if no data arrived, and not at all
+     * when the data covers the buffer, the usual case. Reader role only.
+     */
+    boolean zeroPending;
     volatile Thread waiter;
     private volatile boolean done;
+    /** In the pool: a second recycle would let two callers share this command (checked with -ea, as in tests). */
+    private boolean pooled;
 
     Command() {
     }
@@ -86,9 +97,31 @@ public final class Command {
         future = null;
     }
 
+    /** Has the read's buffer zeroed before the caller sees it, unless the server's data covers all of it. */
+    public Command initialize() {
+        this.zeroPending = true;
+        return this;
+    }
+
+    /** Zeroes the read's buffer (its {@code count} bytes from its position) now. */
+    void zeroBuffer() {
+        zeroPending = false;
+        zero(buffer.slice(buffer.position(), (int) count));
+    }
+
+    /** Zeroes {@code b} from position to limit. */
+    public static void zero(ByteBuffer b) {
+        if (b.hasArray()) {
+            Arrays.fill(b.array(), b.arrayOffset() + b.position(), b.arrayOffset() + b.limit(), (byte) 0);
+        } else {
+            MemorySegment.ofBuffer(b).fill((byte) 0);
+        }
+    }
+
     /** Back to the pool, holding on to nothing of the caller's. */
     public void recycle() {
         release();
+        zeroPending = false;
         sync = false;
         method = null;
         cookie = 0;
@@ -175,10 +208,13 @@ public final class Command {
             }
             Command c = idle[--size];
             idle[size] = null;
+            c.pooled = false;
             return c;
         }
 
         synchronized void give(Command c) {
+            assert !c.pooled : "command recycled twice";
+            c.pooled = true;
             if (size < idle.length) {
                 idle[size++] = c;
             }

@@ -77,6 +77,11 @@ public final class Transmission {
     private final InFlightTable inFlight = new InFlightTable();
     /** Asynchronous commands completed but not yet retired, in completion order. */
     private final Map<Long, Command> completed = new LinkedHashMap<>();
+    /**
+     * The command whose reply message the reader role is reading: its buffer
+     * is being written, so {@link #end} leaves it to the reader to complete.
+     */
+    private Command reading;
     private long nextCookie = 1;
     private boolean discSent;
     private NbdError endCause;
@@ -137,6 +142,15 @@ public final class Transmission {
      * sent fails with an NbdError and is never in flight.
      */
     public long submit(Command c) throws NbdError {
+        // Once registered, c may complete (the connection may end) and, if asynchronous, be recycled and
+        // reused at any time: what the write needs is read from it before.
+        int type = c.type;
+        boolean disc = type == Nbd.CMD_DISC;
+        boolean sync = c.sync;
+        ByteBuffer body = type == Nbd.CMD_WRITE ? c.buffer : c.payload;
+        long length = c.payload != null ? c.payload.remaining() : c.count;
+        int flags = c.flags;
+        long offset = c.offset;
         IOException failed = null;
         long cookie;
         // Cookie, registration and write happen in one order under the send lock, so that
@@ -145,34 +159,32 @@ public final class Transmission {
         try {
             synchronized (this) {
                 if (ended) {
-                    throw new NbdError("connection is closed"
-                            + (endCause == null ? "" : ": " + endCause.getMessage()), Errno.ENOTCONN, false);
+                    throw refuse(c, new NbdError("connection is closed"
+                            + (endCause == null ? "" : ": " + endCause.getMessage()), Errno.ENOTCONN, false));
                 }
                 if (discSent) {
-                    throw new NbdError("cannot request more commands after NBD_CMD_DISC", Errno.EINVAL, false);
+                    throw refuse(c, new NbdError("cannot request more commands after NBD_CMD_DISC", Errno.EINVAL,
+                            false));
                 }
                 cookie = nextCookie++;
                 c.cookie = cookie;
-                if (c.type == Nbd.CMD_DISC) {
+                if (disc) {
                     discSent = true;
                 } else {
                     inFlight.put(c);
                 }
             }
             ByteBuffer h = requestHeader.clear();
-            Requests.encode(h, extended, c.flags, c.type, c.cookie, c.offset,
-                    c.payload != null ? c.payload.remaining() : c.count);
+            Requests.encode(h, extended, flags, type, cookie, offset, length);
             h.flip();
             try {
-                if (c.type == Nbd.CMD_WRITE) {
-                    ch.write(h, c.buffer);
-                } else if (c.payload != null) {
-                    ch.write(h, c.payload);
+                if (body != null) {
+                    ch.write(h, body);
                 } else {
                     ch.write(h);
                 }
                 ch.chunkSent();
-                if (c.type == Nbd.CMD_DISC) {
+                if (disc) {
                     // As libnbd: nothing follows NBD_CMD_DISC, and the server may wait for our EOF.
                     ch.transport().shutdownOutput();
                 }
@@ -186,19 +198,24 @@ public final class Transmission {
             // The reader sees the broken connection too; ending here makes sure the command completes.
             end(Negotiator.ioError(failed));
         } else if (debug.enabled()) {
-            debug.emit("transmission", "sent " + Nbd.commandName(c.type) + " cookie " + cookie);
+            debug.emit("transmission", "sent " + Nbd.commandName(type) + " cookie " + cookie);
         }
-        boolean disc = c.type == Nbd.CMD_DISC;
-        boolean sync = c.sync;
         if (disc) {
             c.markDone();
         }
-        // From here c may have completed (and, if asynchronous, been recycled): use only locals.
         if (!sync) {
             // Someone must read: the replies, or after NBD_CMD_DISC the server hanging up.
             handOff();
         }
         return cookie;
+    }
+
+    /** A command that will never be sent: its read buffer is zeroed now if it was to be, as libnbd would have. */
+    private static NbdError refuse(Command c, NbdError why) {
+        if (c.zeroPending) {
+            c.zeroBuffer();
+        }
+        return why;
     }
 
     // ------------------------------------------------------------------ reading
@@ -285,6 +302,7 @@ public final class Transmission {
      */
     private void readWithRole(Command mine) {
         Command finished = null;
+        Command orphan = null;
         NbdError failure = null;
         IOException readError = null;
         try {
@@ -298,6 +316,9 @@ public final class Transmission {
         } catch (RuntimeException e) {
             failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
         } finally {
+            if (readError != null || failure != null) {
+                orphan = stopReading();
+            }
             role.unlock();
         }
         if (readError != null) {
@@ -307,6 +328,21 @@ public final class Transmission {
         } else if (finished != null) {
             complete(finished);
         }
+        if (orphan != null) {
+            failForEnd(orphan);
+            complete(orphan);
+        }
+    }
+
+    /**
+     * The read of a message failed: the command it was for stays in flight, so
+     * that ending the connection fails it, unless the connection ended meanwhile
+     * and left it to this reader (returned, to be failed and completed).
+     */
+    private synchronized Command stopReading() {
+        Command c = reading;
+        reading = null;
+        return ended ? c : null;
     }
 
     /**
@@ -332,6 +368,7 @@ public final class Transmission {
         Command c;
         synchronized (this) {
             c = inFlight.get(header.cookie);
+            reading = c;
         }
         if (c == null) {
             throw new ProtocolException("server sent a reply for unknown cookie " + Long.toUnsignedString(header.cookie));
@@ -341,11 +378,20 @@ public final class Transmission {
         } else {
             chunk(c);
         }
-        if (!header.isDone()) {
-            return null;
-        }
+        boolean last = header.isDone();
         synchronized (this) {
-            inFlight.remove(c.cookie);
+            reading = null;
+            if (ended) {
+                // The connection ended while this message was read; end() took c out of the table and left it to us.
+                if (!last) {
+                    failForEnd(c);
+                    return c;
+                }
+            } else if (last) {
+                inFlight.remove(c.cookie);
+            } else {
+                return null;
+            }
         }
         if (c.type == Nbd.CMD_READ && c.error == 0 && c.dataSeen != c.count) {
             c.fail(Errno.EPROTO, "server sent " + c.dataSeen + " bytes of data for a read of " + c.count);
@@ -363,6 +409,7 @@ public final class Transmission {
             c.fail(Nbd.errnoOfWireError(header.error), null);
         } else if (c.type == Nbd.CMD_READ) {
             ch.readFully(c.buffer, c.buffer.position(), (int) c.count);
+            c.zeroPending = false;
             c.dataSeen += c.count;
             if (c.chunkCallback != null) {
                 // As libnbd: a chunk callback sees the data of a simple reply as one data chunk.
@@ -422,7 +469,12 @@ public final class Transmission {
         long off = ch.need(8).getLong();
         long n = len - 8;
         int index = bufferIndex(c, off, n, "NBD_REPLY_TYPE_OFFSET_DATA");
+        if (c.zeroPending && n != c.count) {
+            // Other chunks will fill the rest, or not: zero it all first, as if done at submission.
+            c.zeroBuffer();
+        }
         ch.readFully(c.buffer, index, (int) n);
+        c.zeroPending = false;
         c.dataSeen += n;
         if (c.chunkCallback != null) {
             callChunk(c, c.buffer.slice(index, (int) n), off, ChunkCallback.READ_DATA);
@@ -442,17 +494,13 @@ public final class Transmission {
         }
         int index = bufferIndex(c, off, n, "NBD_REPLY_TYPE_OFFSET_HOLE");
         ByteBuffer slice = c.buffer.slice(index, (int) n);
-        zero(slice);
+        if (c.zeroPending) {
+            c.zeroBuffer();
+        } else {
+            Command.zero(slice);
+        }
         c.dataSeen += n;
         callChunk(c, slice, off, ChunkCallback.READ_HOLE);
-    }
-
-    private static void zero(ByteBuffer b) {
-        if (b.hasArray()) {
-            java.util.Arrays.fill(b.array(), b.arrayOffset() + b.position(), b.arrayOffset() + b.limit(), (byte) 0);
-        } else {
-            java.lang.foreign.MemorySegment.ofBuffer(b).fill((byte) 0);
-        }
     }
 
     private void callChunk(Command c, ByteBuffer slice, long off, int status) {
@@ -574,6 +622,10 @@ public final class Transmission {
      * called with a lock held, so callbacks may issue further commands.
      */
     private void complete(Command c) {
+        if (c.zeroPending) {
+            // A read that failed before its data arrived.
+            c.zeroBuffer();
+        }
         boolean sync = c.sync;
         boolean retired = sync;
         if (c.completion != null) {
@@ -700,6 +752,16 @@ public final class Transmission {
         ch.close();
     }
 
+    /** Fails a command that was in flight when the connection ended, with the reason it ended. */
+    private void failForEnd(Command c) {
+        NbdError cause;
+        synchronized (this) {
+            cause = endCause;
+        }
+        c.fail(cause == null ? Errno.ENOTCONN : cause.errno(),
+                cause == null ? "server closed the connection before replying" : cause.getMessage());
+    }
+
     /** Ends the connection once: the listener first, then every command in flight fails. */
     private void end(NbdError cause) {
         List<Command> failed;
@@ -711,14 +773,15 @@ public final class Transmission {
             ended = true;
             endCause = cause;
             failed = inFlight.drain();
+            // The reader is writing into that one's buffer: it completes it when done.
+            failed.remove(reading);
         }
         if (cause != null) {
             debug.log("transmission", "connection ended: " + cause.getMessage());
         }
         listener.connectionEnded(cause);
         for (Command c : failed) {
-            c.fail(cause == null ? Errno.ENOTCONN : cause.errno(),
-                    cause == null ? "server closed the connection before replying" : cause.getMessage());
+            failForEnd(c);
             complete(c);
         }
         Thread bg = background;
