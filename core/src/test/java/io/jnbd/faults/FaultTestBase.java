@@ -24,6 +24,8 @@ abstract class FaultTestBase {
     static final int EOVERFLOW = 75;
     static final int ENOTCONN = 107;
     static final int EINVAL = 22;
+    static final int EIO = 5;
+    static final int EPIPE = 32;
 
     /** A hang is the bug these tests look for, so every failure must arrive within this. */
     static final Duration PROMPTLY = Duration.ofSeconds(2);

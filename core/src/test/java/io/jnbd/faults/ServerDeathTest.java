@@ -4,6 +4,7 @@ import io.jnbd.NbdException;
 import io.jnbd.NbdHandle;
 import io.jnbd.testing.ScriptedServer;
 import io.jnbd.testing.ScriptedServer.Replies;
+import io.jnbd.testing.ScriptedServer.Request;
 import io.jnbd.testing.Servers;
 import org.junit.jupiter.api.Test;
 
@@ -127,25 +128,25 @@ class ServerDeathTest extends FaultTestBase {
     }
 
     /**
-     * The connection ends (a request cannot be written) while the reader is
-     * halfway through a read's payload: that read is the reader's to finish,
-     * so its callback runs once, after the last byte landed in the buffer,
-     * and nothing writes into the buffer after the callback has run.
+     * A request cannot be written (the server stopped reading) while the
+     * reader is halfway through a read's payload: the connection is closed
+     * as on any failure, and that read is the reader's to finish: its
+     * callback runs once, with the write's error, after the reader has
+     * stopped writing into the buffer, which holds no half-read data.
      */
     @Test
     void connectionEndsWhileAReadPayloadArrives() throws Exception {
         int half = 32 * 1024;
         CountDownLatch firstHalfSent = new CountDownLatch(1);
-        CountDownLatch flushSubmitted = new CountDownLatch(1);
+        CountDownLatch checked = new CountDownLatch(1);
         try (ScriptedServer s = ScriptedServer.start(srv -> {
                 srv.handshake(Replies.SIMPLE, 1 << 20);
                 long cookie = srv.readRequest(CMD_READ).cookie();
                 srv.simpleReply(cookie, 0, filled(half));
                 srv.stopReading();
                 firstHalfSent.countDown();
-                flushSubmitted.await();
-                srv.raw(filled(half));
-                srv.flush();
+                // The rest never comes, and the server keeps the connection open: only the client can end it.
+                checked.await(5, TimeUnit.SECONDS);
             });
              NbdHandle h = newHandle()) {
             h.connectUnix(s.socket());
@@ -153,7 +154,7 @@ class ServerDeathTest extends FaultTestBase {
             List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
             CountDownLatch completed = new CountDownLatch(1);
             h.aioPread(buffer, 0, error -> {
-                calls.add("error " + error.get() + ", " + countFilled(buffer) + " bytes in the buffer");
+                calls.add("error " + error.get() + ", " + countFilled(buffer) + " bytes of data in the buffer");
                 completed.countDown();
                 return 1;
             });
@@ -164,11 +165,39 @@ class ServerDeathTest extends FaultTestBase {
             }
             Thread.sleep(100);
             long flush = h.aioFlush(null);
-            flushSubmitted.countDown();
             assertThrows(NbdException.class, () -> h.aioCommandCompleted(flush), "flush over a broken pipe");
             assertTrue(completed.await(2, TimeUnit.SECONDS), "the read never completed");
             Thread.sleep(100);
-            assertEquals(List.of("error 0, " + 2 * half + " bytes in the buffer"), calls);
+            assertEquals(List.of("error " + EPIPE + ", 0 bytes of data in the buffer"), calls);
+            assertTrue(h.aioIsDead(), h.connectionState());
+            assertEquals(0, h.aioInFlight());
+            checked.countDown();
+        }
+    }
+
+    /** An Error thrown by a chunk callback ends the connection; the read still completes, once. */
+    @Test
+    void errorThrownByAChunkCallbackStillCompletesTheRead() throws Exception {
+        try (ScriptedServer s = ScriptedServer.start(srv -> {
+                srv.handshake(Replies.STRUCTURED, 1 << 20);
+                Request r = srv.readRequest(CMD_READ);
+                srv.chunk(r.cookie(), ScriptedServer.REPLY_FLAG_DONE, ScriptedServer.REPLY_TYPE_OFFSET_DATA,
+                        ScriptedServer.offsetData(r.offset(), (int) r.length()));
+            });
+             NbdHandle h = newHandle()) {
+            h.connectUnix(s.socket());
+            List<Integer> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+            CountDownLatch completed = new CountDownLatch(1);
+            h.aioPreadStructured(ByteBuffer.allocate(512), 0, (sub, off, status, err) -> {
+                throw new AssertionError("a bug in the caller's chunk callback");
+            }, error -> {
+                errors.add(error.get());
+                completed.countDown();
+                return 1;
+            });
+            assertTrue(completed.await(2, TimeUnit.SECONDS), "the read never completed");
+            Thread.sleep(100);
+            assertEquals(List.of(EIO), errors);
             assertTrue(h.aioIsDead(), h.connectionState());
         }
     }

@@ -103,6 +103,13 @@ public final class Command {
         return this;
     }
 
+    /** The command will never be sent: a read's buffer that was to be zeroed is zeroed now, as libnbd would have. */
+    public void refused() {
+        if (zeroPending) {
+            zeroBuffer();
+        }
+    }
+
     /** Zeroes the read's buffer (its {@code count} bytes from its position) now. */
     void zeroBuffer() {
         zeroPending = false;

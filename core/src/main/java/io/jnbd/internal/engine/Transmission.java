@@ -82,6 +82,10 @@ public final class Transmission {
      * is being written, so {@link #end} leaves it to the reader to complete.
      */
     private Command reading;
+    /** The command whose request is being written: like {@link #reading}, end() leaves it to its sender. */
+    private Command sending;
+    /** end() took {@link #sending} out of the table without failing it. */
+    private boolean sendingOrphaned;
     private long nextCookie = 1;
     private boolean discSent;
     private NbdError endCause;
@@ -152,6 +156,7 @@ public final class Transmission {
         int flags = c.flags;
         long offset = c.offset;
         IOException failed = null;
+        Command orphan;
         long cookie;
         // Cookie, registration and write happen in one order under the send lock, so that
         // every command registered before NBD_CMD_DISC also goes out before it.
@@ -172,6 +177,7 @@ public final class Transmission {
                     discSent = true;
                 } else {
                     inFlight.put(c);
+                    sending = c;
                 }
             }
             ByteBuffer h = requestHeader.clear();
@@ -192,13 +198,25 @@ public final class Transmission {
                 failed = e;
             }
         } finally {
+            synchronized (this) {
+                orphan = sendingOrphaned ? c : null;
+                sending = null;
+                sendingOrphaned = false;
+            }
             sendLock.unlock();
         }
         if (failed != null) {
-            // The reader sees the broken connection too; ending here makes sure the command completes.
+            // As when a read fails: the stream is out of step, and closing it wakes a reader blocked
+            // inside a reply, which then completes that command with this error.
             end(Negotiator.ioError(failed));
+            ch.close();
         } else if (debug.enabled()) {
             debug.emit("transmission", "sent " + Nbd.commandName(type) + " cookie " + cookie);
+        }
+        if (orphan != null) {
+            // The connection ended while the request was being written: its completion is ours to run.
+            failForEnd(orphan);
+            complete(orphan);
         }
         if (disc) {
             c.markDone();
@@ -212,9 +230,7 @@ public final class Transmission {
 
     /** A command that will never be sent: its read buffer is zeroed now if it was to be, as libnbd would have. */
     private static NbdError refuse(Command c, NbdError why) {
-        if (c.zeroPending) {
-            c.zeroBuffer();
-        }
+        c.refused();
         return why;
     }
 
@@ -305,6 +321,7 @@ public final class Transmission {
         Command orphan = null;
         NbdError failure = null;
         IOException readError = null;
+        Error error = null;
         try {
             if (mine == null || !mine.isDone()) {
                 finished = readOne();
@@ -315,6 +332,10 @@ public final class Transmission {
             failure = new NbdError(e.getMessage(), e.errno(), true);
         } catch (RuntimeException e) {
             failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
+        } catch (Error e) {
+            // A chunk or extent callback's AssertionError, say: end the connection cleanly, then rethrow.
+            failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
+            error = e;
         } finally {
             if (readError != null || failure != null) {
                 orphan = stopReading();
@@ -331,6 +352,9 @@ public final class Transmission {
         if (orphan != null) {
             failForEnd(orphan);
             complete(orphan);
+        }
+        if (error != null) {
+            throw error;
         }
     }
 
@@ -655,15 +679,18 @@ public final class Transmission {
                 c.future.completeExceptionally(exception(c, c.method));
             }
         }
-        if (!retired) {
+        Thread w = c.waiter;
+        if (retired) {
+            c.markDone();
+        } else {
             // Waiting to be retired, it keeps its status only: the caller's callbacks and buffers may go.
             c.release();
+            c.markDone();
+            // Last: from here aioCommandCompleted may retire and recycle it.
             synchronized (this) {
                 completed.put(c.cookie, c);
             }
         }
-        Thread w = c.waiter;
-        c.markDone();
         // A synchronous command now belongs to its waiter again, which recycles it.
         if (w != null) {
             LockSupport.unpark(w);
@@ -775,6 +802,7 @@ public final class Transmission {
             failed = inFlight.drain();
             // The reader is writing into that one's buffer: it completes it when done.
             failed.remove(reading);
+            sendingOrphaned = failed.remove(sending);
         }
         if (cause != null) {
             debug.log("transmission", "connection ended: " + cause.getMessage());
