@@ -2393,7 +2393,7 @@ public final class NbdHandle implements AutoCloseable {
     private void execute(String m, Command c) {
         Transmission t = transmission;
         if (t.inReaderCallback()) {
-            c.refused();
+            c.zeroIfPending();
             throw error(m, "a synchronous command cannot be issued from a chunk or extent callback", Errno.EDEADLK);
         }
         try {

@@ -103,8 +103,12 @@ public final class Command {
         return this;
     }
 
-    /** The command will never be sent: a read's buffer that was to be zeroed is zeroed now, as libnbd would have. */
-    public void refused() {
+    /**
+     * Zeroes now a read's buffer that was to be zeroed and is not yet: for a
+     * read refused before sending (as libnbd would have), or one that
+     * completes without data covering the buffer.
+     */
+    public void zeroIfPending() {
         if (zeroPending) {
             zeroBuffer();
         }

@@ -215,8 +215,7 @@ public final class Transmission {
         }
         if (orphan != null) {
             // The connection ended while the request was being written: its completion is ours to run.
-            failForEnd(orphan);
-            complete(orphan);
+            failForEndAndComplete(orphan);
         }
         if (disc) {
             c.markDone();
@@ -230,7 +229,7 @@ public final class Transmission {
 
     /** A command that will never be sent: its read buffer is zeroed now if it was to be, as libnbd would have. */
     private static NbdError refuse(Command c, NbdError why) {
-        c.refused();
+        c.zeroIfPending();
         return why;
     }
 
@@ -330,12 +329,12 @@ public final class Transmission {
             readError = e;
         } catch (ProtocolException e) {
             failure = new NbdError(e.getMessage(), e.errno(), true);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
-        } catch (Error e) {
-            // A chunk or extent callback's AssertionError, say: end the connection cleanly, then rethrow.
-            failure = new NbdError("internal error reading a reply: " + e, Errno.EIO, true, e);
-            error = e;
+            if (e instanceof Error err) {
+                // A chunk or extent callback's AssertionError, say: end the connection cleanly, then rethrow.
+                error = err;
+            }
         } finally {
             if (readError != null || failure != null) {
                 orphan = stopReading();
@@ -350,8 +349,7 @@ public final class Transmission {
             complete(finished);
         }
         if (orphan != null) {
-            failForEnd(orphan);
-            complete(orphan);
+            failForEndAndComplete(orphan);
         }
         if (error != null) {
             throw error;
@@ -646,10 +644,8 @@ public final class Transmission {
      * called with a lock held, so callbacks may issue further commands.
      */
     private void complete(Command c) {
-        if (c.zeroPending) {
-            // A read that failed before its data arrived.
-            c.zeroBuffer();
-        }
+        // A read that failed before its data covered the buffer.
+        c.zeroIfPending();
         boolean sync = c.sync;
         boolean retired = sync;
         if (c.completion != null) {
@@ -779,6 +775,12 @@ public final class Transmission {
         ch.close();
     }
 
+    /** Fails a command that was in flight when the connection ended, then completes it. */
+    private void failForEndAndComplete(Command c) {
+        failForEnd(c);
+        complete(c);
+    }
+
     /** Fails a command that was in flight when the connection ended, with the reason it ended. */
     private void failForEnd(Command c) {
         NbdError cause;
@@ -809,8 +811,7 @@ public final class Transmission {
         }
         listener.connectionEnded(cause);
         for (Command c : failed) {
-            failForEnd(c);
-            complete(c);
+            failForEndAndComplete(c);
         }
         Thread bg = background;
         if (bg != null) {
