@@ -124,10 +124,18 @@ class TlsNbdkitTest {
     void x509RequiredOverUnix() throws Exception {
         Servers.Running s = unix("--tls=require", certs(pki.server));
         try (NbdHandle h = new NbdHandle()) {
+            List<String> debug = new ArrayList<>();
+            h.setDebugCallback((context, message) -> {
+                debug.add(message);
+                return 0;
+            });
+            h.setDebug(true);
             h.setTls(Tls.REQUIRE);
             h.setTlsCertificates(pki.clientCaOnly.toString());
             h.connectUnix(s.socket.toString());
             assertTrue(h.getTlsNegotiated());
+            // GnuTLS follows the client's order, and jnbd puts AES-128-GCM first (X509Tls.preferAes128).
+            assertTrue(debug.contains("connection is using TLSv1.3 TLS_AES_128_GCM_SHA256"), debug::toString);
             assertTrue(h.getStructuredRepliesNegotiated(), "options after STARTTLS were negotiated anew");
             assertEquals(1 << 20, h.getSize());
             roundTrip(h);

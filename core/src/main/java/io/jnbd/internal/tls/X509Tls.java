@@ -89,6 +89,7 @@ final class X509Tls {
             engine.setUseClientMode(true);
             SSLParameters p = engine.getSSLParameters();
             p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+            p.setCipherSuites(preferAes128(p.getCipherSuites(), System.getProperty("jdk.tls.client.cipherSuites")));
             SNIHostName sni = sniName(cfg.hostname());
             if (sni != null) {
                 p.setServerNames(List.of(sni));
@@ -102,6 +103,33 @@ final class X509Tls {
         } catch (GeneralSecurityException e) {
             throw new TlsException("cannot set up TLS: " + e.getMessage(), Errno.EINVAL, e);
         }
+    }
+
+    /**
+     * The enabled suites with each AES-128-GCM suite moved just ahead of its
+     * AES-256-GCM twin, the order Go and BoringSSL use: GnuTLS servers (nbdkit,
+     * qemu-nbd) follow the client's order, and AES-128 takes 10 rounds a block
+     * to AES-256's 14, some 12 % of a copy's throughput when decryption is
+     * what bounds it (bench/tls.sh). An order the user set with
+     * {@code jdk.tls.client.cipherSuites} ({@code userOrder}) is kept.
+     */
+    static String[] preferAes128(String[] suites, String userOrder) {
+        if (userOrder != null && !userOrder.isBlank()) {
+            return suites;
+        }
+        List<String> order = new ArrayList<>(List.of(suites));
+        for (String suite : suites) {
+            if (suite.endsWith("AES_256_GCM_SHA384")) {
+                String faster = suite.replace("AES_256_GCM_SHA384", "AES_128_GCM_SHA256");
+                int at = order.indexOf(suite);
+                int was = order.indexOf(faster);
+                if (was > at) {
+                    order.remove(was);
+                    order.add(at, faster);
+                }
+            }
+        }
+        return order.toArray(String[]::new);
     }
 
     /**
