@@ -52,53 +52,58 @@ final class Native {
     private static final VarHandle ERRNO =
             CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    private static final MethodHandle OPEN;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle LSEEK;
-    private static final MethodHandle FALLOCATE;
-    private static final MethodHandle IOCTL;
-    private static final MethodHandle WRITE;
-    private static final MethodHandle STRERROR;
-    private static final MethodHandle SYNC_FILE_RANGE;
-    private static final MethodHandle POSIX_FADVISE;
-    static final boolean AVAILABLE;
+    /**
+     * Whether the calls can be made: Linux, 64 bits, and native access
+     * permitted (linking {@code lseek}, which every user of this class
+     * needs, is what finds out).
+     */
+    static final boolean AVAILABLE = linkable();
 
-    static {
-        MethodHandle open = null;
-        MethodHandle close = null;
-        MethodHandle lseek = null;
-        MethodHandle fallocate = null;
-        MethodHandle ioctl = null;
-        MethodHandle write = null;
-        MethodHandle strerror = null;
-        MethodHandle syncFileRange = null;
-        MethodHandle posixFadvise = null;
-        boolean available;
+    private static boolean linkable() {
         try {
-            open = call("open", true, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-            close = call("close", true, JAVA_INT, JAVA_INT);
-            lseek = call("lseek", true, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
-            fallocate = call("fallocate", true, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
-            ioctl = call("ioctl", true, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
-            write = call("write", true, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
-            strerror = call("strerror", false, ADDRESS, JAVA_INT);
-            syncFileRange = call("sync_file_range", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
-            posixFadvise = call("posix_fadvise", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
-            available = "Linux".equals(System.getProperty("os.name")) && ADDRESS.byteSize() == 8;
+            return "Linux".equals(System.getProperty("os.name")) && ADDRESS.byteSize() == 8 && Lseek.H != null;
         } catch (RuntimeException | LinkageError e) {
             // No native access (a restricted method refused) or a missing symbol.
-            available = false;
+            return false;
         }
-        OPEN = open;
-        CLOSE = close;
-        LSEEK = lseek;
-        FALLOCATE = fallocate;
-        IOCTL = ioctl;
-        WRITE = write;
-        STRERROR = strerror;
-        SYNC_FILE_RANGE = syncFileRange;
-        POSIX_FADVISE = posixFadvise;
-        AVAILABLE = available;
+    }
+
+    // One holder class per call, so that a copy links only the calls it makes: each
+    // downcall handle costs a few milliseconds of start-up.
+    private static final class Open {
+        static final MethodHandle H = call("open", true, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    }
+
+    private static final class Close {
+        static final MethodHandle H = call("close", true, JAVA_INT, JAVA_INT);
+    }
+
+    private static final class Lseek {
+        static final MethodHandle H = call("lseek", true, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
+    }
+
+    private static final class Fallocate {
+        static final MethodHandle H = call("fallocate", true, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG);
+    }
+
+    private static final class Ioctl {
+        static final MethodHandle H = call("ioctl", true, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+    }
+
+    private static final class Write {
+        static final MethodHandle H = call("write", true, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle H = call("strerror", false, ADDRESS, JAVA_INT);
+    }
+
+    private static final class SyncFileRange {
+        static final MethodHandle H = call("sync_file_range", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+    }
+
+    private static final class Fadvise {
+        static final MethodHandle H = call("posix_fadvise", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
     }
 
     private static MethodHandle call(String name, boolean errno, MemoryLayout result, MemoryLayout... args) {
@@ -119,7 +124,7 @@ final class Native {
             MemorySegment p = arena.allocateFrom(path, StandardCharsets.UTF_8);
             int r;
             do {
-                r = (int) OPEN.invokeExact(state, p, flags | O_CLOEXEC, 0);
+                r = (int) Open.H.invokeExact(state, p, flags | O_CLOEXEC, 0);
             } while (r < 0 && errno(state) == EINTR);
             return r < 0 ? -errno(state) : r;
         } catch (Throwable t) {
@@ -130,7 +135,7 @@ final class Native {
     static void close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             // Only descriptors opened for lseek and fallocate come here: a failed close loses nothing.
-            int unused = (int) CLOSE.invokeExact(arena.allocate(CAPTURE_LAYOUT), fd);
+            int unused = (int) Close.H.invokeExact(arena.allocate(CAPTURE_LAYOUT), fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -140,7 +145,7 @@ final class Native {
     static long lseek(int fd, long offset, int whence) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            long r = (long) Lseek.H.invokeExact(state, fd, offset, whence);
             return r < 0 ? -errno(state) : r;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -151,7 +156,7 @@ final class Native {
     static int fallocate(int fd, int mode, long offset, long length) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            int r = (int) FALLOCATE.invokeExact(state, fd, mode, offset, length);
+            int r = (int) Fallocate.H.invokeExact(state, fd, mode, offset, length);
             return r < 0 ? -errno(state) : 0;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -165,7 +170,7 @@ final class Native {
             MemorySegment range = arena.allocate(JAVA_LONG, 2);
             range.setAtIndex(JAVA_LONG, 0, offset);
             range.setAtIndex(JAVA_LONG, 1, length);
-            int r = (int) IOCTL.invokeExact(state, fd, request, range);
+            int r = (int) Ioctl.H.invokeExact(state, fd, request, range);
             return r < 0 ? -errno(state) : 0;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -179,7 +184,7 @@ final class Native {
             MemorySegment buf = arena.allocateFrom(JAVA_BYTE, bytes);
             long done = 0;
             while (done < bytes.length) {
-                long r = (long) WRITE.invokeExact(state, fd, buf.asSlice(done), bytes.length - done);
+                long r = (long) Write.H.invokeExact(state, fd, buf.asSlice(done), bytes.length - done);
                 if (r < 0) {
                     if (errno(state) == EINTR) {
                         continue;
@@ -197,7 +202,7 @@ final class Native {
     /** {@code sync_file_range}, a hint: its result does not matter. */
     static void syncFileRange(int fd, long offset, long length, int flags) {
         try {
-            int unused = (int) SYNC_FILE_RANGE.invokeExact(fd, offset, length, flags);
+            int unused = (int) SyncFileRange.H.invokeExact(fd, offset, length, flags);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -206,7 +211,7 @@ final class Native {
     /** {@code posix_fadvise}, a hint: its result does not matter. */
     static void fadvise(int fd, long offset, long length, int advice) {
         try {
-            int unused = (int) POSIX_FADVISE.invokeExact(fd, offset, length, advice);
+            int unused = (int) Fadvise.H.invokeExact(fd, offset, length, advice);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -218,7 +223,7 @@ final class Native {
             return "errno " + errno;
         }
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) Strerror.H.invokeExact(errno);
             return s.reinterpret(1024).getString(0, StandardCharsets.UTF_8);
         } catch (Throwable t) {
             throw rethrow(t);
