@@ -75,8 +75,8 @@ final class AotTraining {
         Path socket = dir.resolve("tls.sock");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process server = new ProcessBuilder(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--tls=require", "--tls-certificates=" + pki, "-U", socket.toString(),
-                "pattern", "1G")
+                Main.class.getName(), "serve", "--exit-with-parent", "--tls=require", "--tls-certificates=" + pki,
+                "-U", socket.toString(), "pattern", "1G")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();

@@ -99,7 +99,8 @@ final class Native {
     }
 
     private static final class SyncFileRange {
-        static final MethodHandle H = call("sync_file_range", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
+        static final MethodHandle H =
+                call("sync_file_range", false, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT);
     }
 
     private static final class Fadvise {
