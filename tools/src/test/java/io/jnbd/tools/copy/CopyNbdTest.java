@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jnbd.testing.MoreServers;
+import io.jnbd.testing.Pki;
 import io.jnbd.testing.Servers;
 import io.jnbd.tools.testing.Libnbd122;
 import java.nio.ByteBuffer;
@@ -202,6 +203,29 @@ class CopyNbdTest extends CopyFixture {
             Path file = dir.resolve("file");
             succeeded(copy(dstUri, file));
             assertArrayEquals(pattern(10 << 20), Files.readAllBytes(file));
+        }
+    }
+
+    @Test
+    void tlsX509OnBothSidesReadBackByLibnbd() throws Exception {
+        Libnbd122.require();
+        try (Pki pki = Pki.create();
+                var src = nbdkitServer("a", "--tls=require", "--tls-certificates=" + pki.server, "pattern", "size=10M");
+                var dst = nbdkitServer("b", "--tls=require", "--tls-certificates=" + pki.server, "memory", "size=10M")) {
+            String query = "&tls-certificates=" + pki.clientCaOnly;
+            String dstUri = "nbds+unix:///?socket=" + dst.socket + query;
+            succeeded(copy("nbds+unix:///?socket=" + src.socket + query, dstUri));
+            // libnbd's nbdcopy, with the same credentials, reads back what jnbd wrote.
+            Libnbd122.Result back = Libnbd122.run("nbdcopy", dstUri, "-");
+            assertEquals(0, back.status(), back::stderr);
+            assertEquals(sha256(pattern(10 << 20)), sha256(back.stdout()));
+            // A CA that did not sign the server's certificate: refused, nothing copied.
+            Path file = dir.resolve("file");
+            Libnbd122.Result refused = copy("nbds+unix:///?socket=" + src.socket + "&tls-certificates="
+                    + pki.clientOtherCa, file);
+            assertEquals(1, refused.status());
+            assertTrue(refused.stderr().contains("not signed by a trusted CA"), refused.stderr());
+            assertFalse(Files.exists(file) && Files.size(file) > 0, "a refused copy wrote data");
         }
     }
 
