@@ -324,11 +324,6 @@ public final class ScriptedServer implements AutoCloseable {
         out.write(bytes);
     }
 
-    /** Sends what the script wrote so far (half a reply, say) without waiting for the client. */
-    public void flush() throws IOException {
-        out.flush();
-    }
-
     /** Stops reading from the client: its next write fails with a broken pipe, while replies still flow. */
     public void stopReading() throws IOException {
         out.flush();
